@@ -38,7 +38,7 @@ class Group(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     capacity: int
 
 
-class CourseOpened(Event, frozen=True, tag="CourseOpened"):
+class CourseOpened(Event, frozen=True, kw_only=True, tag="CourseOpened"):
     """A course offering opens for applications."""
 
     title: str
@@ -51,7 +51,7 @@ class CourseOpened(Event, frozen=True, tag="CourseOpened"):
     max_team_size: int = 3
 
 
-class ApplicationSubmitted(Event, frozen=True, tag="ApplicationSubmitted"):
+class ApplicationSubmitted(Event, frozen=True, kw_only=True, tag="ApplicationSubmitted"):
     """A student applies; name, email and statement are application material."""
 
     student: str
@@ -62,41 +62,41 @@ class ApplicationSubmitted(Event, frozen=True, tag="ApplicationSubmitted"):
     statement: str = ""
 
 
-class ApplicationAccepted(Event, frozen=True, tag="ApplicationAccepted"):
+class ApplicationAccepted(Event, frozen=True, kw_only=True, tag="ApplicationAccepted"):
     """An applicant is admitted to the course."""
 
     student: str
 
 
-class ApplicationRejected(Event, frozen=True, tag="ApplicationRejected"):
+class ApplicationRejected(Event, frozen=True, kw_only=True, tag="ApplicationRejected"):
     """An applicant is turned down."""
 
     student: str
     reason: str
 
 
-class ApplicationWithdrawn(Event, frozen=True, tag="ApplicationWithdrawn"):
+class ApplicationWithdrawn(Event, frozen=True, kw_only=True, tag="ApplicationWithdrawn"):
     """An applicant or participant leaves the course."""
 
     student: str
     reason: str
 
 
-class GroupPreferenceRegistered(Event, frozen=True, tag="GroupPreferenceRegistered"):
+class GroupPreferenceRegistered(Event, frozen=True, kw_only=True, tag="GroupPreferenceRegistered"):
     """A participant ranks the exercise groups, best first."""
 
     student: str
     priorities: tuple[str, ...]
 
 
-class GroupsAllocated(Event, frozen=True, tag="GroupsAllocated"):
+class GroupsAllocated(Event, frozen=True, kw_only=True, tag="GroupsAllocated"):
     """Participants are placed into exercise groups from their preferences."""
 
     allocation: dict[str, str]
     seed: int = 0
 
 
-class GroupChanged(Event, frozen=True, tag="GroupChanged"):
+class GroupChanged(Event, frozen=True, kw_only=True, tag="GroupChanged"):
     """A participant moves to (or is first placed in) a group."""
 
     student: str
@@ -104,7 +104,7 @@ class GroupChanged(Event, frozen=True, tag="GroupChanged"):
     reason: str
 
 
-class AssignmentPublished(Event, frozen=True, tag="AssignmentPublished"):
+class AssignmentPublished(Event, frozen=True, kw_only=True, tag="AssignmentPublished"):
     """A weekly programming assignment is set, with its deadline."""
 
     assignment: str
@@ -112,7 +112,7 @@ class AssignmentPublished(Event, frozen=True, tag="AssignmentPublished"):
     deadline: datetime
 
 
-class DeadlineChanged(Event, frozen=True, tag="DeadlineChanged"):
+class DeadlineChanged(Event, frozen=True, kw_only=True, tag="DeadlineChanged"):
     """An assignment's deadline moves for the whole course."""
 
     assignment: str
@@ -120,7 +120,7 @@ class DeadlineChanged(Event, frozen=True, tag="DeadlineChanged"):
     reason: str
 
 
-class SubmissionHandedIn(Event, frozen=True, tag="SubmissionHandedIn"):
+class SubmissionHandedIn(Event, frozen=True, kw_only=True, tag="SubmissionHandedIn"):
     """A team hands in its solution to an assignment."""
 
     assignment: str
@@ -128,7 +128,7 @@ class SubmissionHandedIn(Event, frozen=True, tag="SubmissionHandedIn"):
     digest: str | None = None
 
 
-class PresentationRecorded(Event, frozen=True, tag="PresentationRecorded"):
+class PresentationRecorded(Event, frozen=True, kw_only=True, tag="PresentationRecorded"):
     """How a student fared when asked to explain the team's solution."""
 
     assignment: str
@@ -136,7 +136,7 @@ class PresentationRecorded(Event, frozen=True, tag="PresentationRecorded"):
     outcome: Outcome
 
 
-class SubmissionAssessed(Event, frozen=True, tag="SubmissionAssessed"):
+class SubmissionAssessed(Event, frozen=True, kw_only=True, tag="SubmissionAssessed"):
     """An assessor's verdict on a student's hand-in."""
 
     assignment: str
@@ -145,7 +145,7 @@ class SubmissionAssessed(Event, frozen=True, tag="SubmissionAssessed"):
     note: str = ""
 
 
-class ExcuseGranted(Event, frozen=True, tag="ExcuseGranted"):
+class ExcuseGranted(Event, frozen=True, kw_only=True, tag="ExcuseGranted"):
     """A medical certificate excuses a student from assignments."""
 
     student: str
@@ -154,32 +154,32 @@ class ExcuseGranted(Event, frozen=True, tag="ExcuseGranted"):
     reason: Literal["illness"] = "illness"
 
 
-class EventRetracted(Event, frozen=True, tag="EventRetracted"):
+class EventRetracted(Event, frozen=True, kw_only=True, tag="EventRetracted"):
     """A mistaken event is cancelled; the record of it stays."""
 
     event: UUID
     reason: str
 
 
-class CourseworkClosed(Event, frozen=True, tag="CourseworkClosed"):
+class CourseworkClosed(Event, frozen=True, kw_only=True, tag="CourseworkClosed"):
     """Coursework is over: exam admission is decided."""
 
 
-class ExamRegistered(Event, frozen=True, tag="ExamRegistered"):
+class ExamRegistered(Event, frozen=True, kw_only=True, tag="ExamRegistered"):
     """A participant registers for the exam, graded or for a certificate."""
 
     student: str
     mode: ExamMode
 
 
-class ExamGraded(Event, frozen=True, tag="ExamGraded"):
+class ExamGraded(Event, frozen=True, kw_only=True, tag="ExamGraded"):
     """A registered candidate's exam grade on the German scale."""
 
     student: str
     grade: float
 
 
-class ApplicationMaterialErased(Event, frozen=True, tag="ApplicationMaterialErased"):
+class ApplicationMaterialErased(Event, frozen=True, kw_only=True, tag="ApplicationMaterialErased"):
     """Selection is over: these students' application material is destroyed."""
 
     students: tuple[str, ...]

@@ -1,0 +1,39 @@
+"""Where the ledger keeps its events: SQLite (embedded) or PostgreSQL (shared)."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import unquote, urlsplit
+
+from ledger.errors import StoreError
+from ledger.store.log import LogRow
+
+__all__ = ["LogRow", "is_postgres", "store_env"]
+
+
+def is_postgres(store: str) -> bool:
+    """Whether `store` names a PostgreSQL database rather than an SQLite file."""
+    return store.startswith(("postgresql://", "postgres://"))
+
+
+def store_env(store: str) -> dict[str, str]:
+    """The eventsourcing environment that opens `store`."""
+    if not is_postgres(store):
+        return {
+            "PERSISTENCE_MODULE": "ledger.store.sqlite:Factory",
+            "SQLITE_DBNAME": store,
+            "CREATE_TABLE": "true",
+        }
+    url = urlsplit(store)
+    if not url.hostname or not url.path.strip("/"):
+        raise StoreError(f"store URL {store!r} needs a host and a database name")
+    env = {
+        "PERSISTENCE_MODULE": "ledger.store.postgres:Factory",
+        "POSTGRES_DBNAME": unquote(url.path.strip("/")),
+        "POSTGRES_HOST": url.hostname,
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": unquote(url.username or os.environ.get("USER", "postgres")),
+        "POSTGRES_PASSWORD": unquote(url.password or ""),
+        "CREATE_TABLE": "true",
+    }
+    return env

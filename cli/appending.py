@@ -1,0 +1,447 @@
+"""Commands that append one event: parse the words, build the event, record, report."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import click
+
+from cli.main import Session
+
+
+class Instant(click.ParamType):
+    """An ISO 8601 instant; without an offset it is read in the course's time zone."""
+
+    name = "T"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 instant (e.g. 2025-04-14T10:00+02:00)", param, ctx)
+
+
+INSTANT = Instant()
+
+
+def appends(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command `--at`, record the event(s) it builds, and print what was recorded."""
+
+    @click.option("--at", "at", type=INSTANT, help="When it happened (default: now).")
+    @click.pass_obj
+    @functools.wraps(fn)
+    def command(session: Session, at: datetime | None, **kwargs: Any) -> None:
+        from ledger import clock
+        from ledger.events import type_name
+
+        built = fn(session, at or clock.now(), **kwargs)
+        if built is None:
+            return
+        events = built if isinstance(built, list) else [built]
+        for record in session.ledger(must_exist=False).append(events, session.actor):
+            click.echo(f"recorded {type_name(record.event)} at position {record.position} (id {record.id})")
+
+    return command
+
+
+def _group_spec(value: str) -> Any:
+    from ledger.events import Group
+
+    group_id, _, rest = value.partition(":")
+    slot, _, capacity = rest.rpartition(":")
+    if not group_id or not slot or not capacity.isdigit():
+        raise click.BadParameter(f"{value!r} is not ID:SLOT:CAPACITY (e.g. g1:Thu 11:00:30)")
+    return Group(group_id, slot, int(capacity))
+
+
+@click.command("open-course")
+@click.argument("course_id")
+@click.option("--title", required=True, help="The course's title.")
+@click.option("--capacity", type=click.IntRange(min=1), required=True, help="Seats.")
+@click.option("--application-deadline", type=INSTANT, required=True, help="Last instant to apply on time.")
+@click.option("--registration-deadline", type=INSTANT, required=True, help="Last instant to register group preferences.")
+@click.option("--group", "groups", multiple=True, required=True, metavar="ID:SLOT:CAPACITY", help="An exercise group (repeat).")
+@click.option("--max-fails", type=click.IntRange(min=0), default=2, show_default=True, help="Fails allowed before exclusion.")
+@click.option("--max-team-size", type=click.IntRange(min=1), default=3, show_default=True, help="Largest team.")
+@click.option("--timezone", default="Europe/Berlin", show_default=True, help="The course's time zone.")
+@appends
+def open_course(session: Session, at: datetime, course_id: str, groups: tuple[str, ...], **o: Any) -> Any:
+    """Open a course offering (CourseOpened).
+
+    \b
+    Example:
+      subledger open-course idl-2025 --title "Introduction to Deep Learning" \\
+        --capacity 60 --application-deadline 2025-04-04T23:59 \\
+        --registration-deadline 2025-04-11T12:00 \\
+        --group "g1:Thu 11:00:30" --group "g2:Fri 13:00:30"
+    """
+    from ledger import events as ev
+
+    return ev.CourseOpened(course=course_id, at=at, groups=tuple(_group_spec(g) for g in groups), **o)
+
+
+def _text_or_file(value: str) -> str:
+    if value.startswith("@"):
+        try:
+            with open(value[1:], encoding="utf-8") as handle:
+                return handle.read()
+        except OSError as error:
+            raise click.BadParameter(f"cannot read {value[1:]!r}: {error.strerror}") from None
+    return value
+
+
+@click.command("apply")
+@click.argument("student")
+@click.option("--name", required=True, help="The applicant's name.")
+@click.option("--email", required=True, help="The applicant's email.")
+@click.option("--programme", type=click.Choice(["bachelor", "master"]), required=True, help="Study programme.")
+@click.option("--prerequisite", required=True, help="The prerequisite the applicant meets.")
+@click.option("--statement", default="", help="Statement of motivation: TEXT or @FILE.")
+@appends
+def apply(session: Session, at: datetime, student: str, statement: str, **o: Any) -> Any:
+    """Record an application (ApplicationSubmitted).
+
+    \b
+    Example:
+      subledger apply 231045 --name "Ada Lovelace" --email ada@st.ovgu.de \\
+        --programme master --prerequisite "Machine Learning (passed)" --statement @why.txt
+    """
+    from ledger import events as ev
+
+    return ev.ApplicationSubmitted(
+        course=session.course(), at=at, student=student, statement=_text_or_file(statement), **o
+    )
+
+
+@click.command("accept")
+@click.argument("student")
+@appends
+def accept(session: Session, at: datetime, student: str) -> Any:
+    """Admit an applicant (ApplicationAccepted).
+
+    \b
+    Example:
+      subledger accept 231045
+    """
+    from ledger import events as ev
+
+    return ev.ApplicationAccepted(course=session.course(), at=at, student=student)
+
+
+@click.command("reject")
+@click.argument("student")
+@click.option("--reason", required=True, help="Why.")
+@appends
+def reject(session: Session, at: datetime, student: str, reason: str) -> Any:
+    """Turn an applicant down (ApplicationRejected).
+
+    \b
+    Example:
+      subledger reject 231099 --reason "all seats taken by earlier applicants"
+    """
+    from ledger import events as ev
+
+    return ev.ApplicationRejected(course=session.course(), at=at, student=student, reason=reason)
+
+
+@click.command("withdraw")
+@click.argument("student")
+@click.option("--reason", required=True, help="Why.")
+@appends
+def withdraw(session: Session, at: datetime, student: str, reason: str) -> Any:
+    """Record that an applicant or participant leaves (ApplicationWithdrawn).
+
+    \b
+    Example:
+      subledger withdraw 231045 --reason "changed programme"
+    """
+    from ledger import events as ev
+
+    return ev.ApplicationWithdrawn(course=session.course(), at=at, student=student, reason=reason)
+
+
+@click.command("prefer")
+@click.argument("student")
+@click.argument("groups", nargs=-1, required=True)
+@appends
+def prefer(session: Session, at: datetime, student: str, groups: tuple[str, ...]) -> Any:
+    """Register a participant's group preference, best first (GroupPreferenceRegistered).
+
+    \b
+    Example:
+      subledger prefer 231045 g2 g1
+    """
+    from ledger import events as ev
+
+    return ev.GroupPreferenceRegistered(course=session.course(), at=at, student=student, priorities=groups)
+
+
+@click.command("allocate-groups")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the tie-breaking shuffle.")
+@click.option("--dry-run", is_flag=True, help="Show the allocation without recording it.")
+@appends
+def allocate_groups(session: Session, at: datetime, seed: int, dry_run: bool) -> Any:
+    """Allocate participants to groups from their preferences (GroupsAllocated).
+
+    \b
+    Example:
+      subledger allocate-groups --seed 2025 --dry-run
+    """
+    from ledger import events as ev
+    from ledger.allocation import allocate
+
+    name = session.course()
+    allocation = allocate(session.ledger().course(name), seed)
+    if dry_run:
+        for student, group in sorted(allocation.items()):
+            click.echo(f"{student}\t{group}")
+        return None
+    return ev.GroupsAllocated(course=name, at=at, allocation=allocation, seed=seed)
+
+
+@click.command("change-group")
+@click.argument("student")
+@click.argument("group")
+@click.option("--reason", required=True, help="Why.")
+@appends
+def change_group(session: Session, at: datetime, student: str, group: str, reason: str) -> Any:
+    """Move a participant to another group, or place a late admission (GroupChanged).
+
+    \b
+    Example:
+      subledger change-group 231045 g1 --reason "timetable clash"
+    """
+    from ledger import events as ev
+
+    return ev.GroupChanged(course=session.course(), at=at, student=student, group=group, reason=reason)
+
+
+@click.command("publish")
+@click.argument("assignment")
+@click.option("--title", required=True, help="The assignment's title.")
+@click.option("--deadline", type=INSTANT, required=True, help="Hand-in deadline (inclusive).")
+@appends
+def publish(session: Session, at: datetime, assignment: str, title: str, deadline: datetime) -> Any:
+    """Publish a weekly assignment (AssignmentPublished).
+
+    \b
+    Example:
+      subledger publish A01 --title "Linear regression" --deadline 2025-04-14T10:00
+    """
+    from ledger import events as ev
+
+    return ev.AssignmentPublished(
+        course=session.course(), at=at, assignment=assignment, title=title, deadline=deadline
+    )
+
+
+@click.command("move-deadline")
+@click.argument("assignment")
+@click.option("--deadline", type=INSTANT, required=True, help="The new deadline.")
+@click.option("--reason", required=True, help="Why.")
+@appends
+def move_deadline(session: Session, at: datetime, assignment: str, deadline: datetime, reason: str) -> Any:
+    """Move an assignment's deadline for everyone (DeadlineChanged).
+
+    \b
+    Example:
+      subledger move-deadline A05 --deadline 2025-05-21T10:00 --reason "server outage"
+    """
+    from ledger import events as ev
+
+    return ev.DeadlineChanged(
+        course=session.course(), at=at, assignment=assignment, deadline=deadline, reason=reason
+    )
+
+
+@click.command("hand-in")
+@click.argument("assignment")
+@click.argument("team", nargs=-1, required=True)
+@click.option("--digest", help="Content hash of the solution.")
+@appends
+def hand_in(session: Session, at: datetime, assignment: str, team: tuple[str, ...], digest: str | None) -> Any:
+    """Record a team's hand-in (SubmissionHandedIn).
+
+    \b
+    Example:
+      subledger hand-in A01 231045 231046 --digest sha256:9f86d081
+    """
+    from ledger import events as ev
+
+    return ev.SubmissionHandedIn(course=session.course(), at=at, assignment=assignment, team=team, digest=digest)
+
+
+@click.command("present")
+@click.argument("assignment")
+@click.argument("student")
+@click.option("--outcome", type=click.Choice(["explained", "failed_to_explain", "absent"]), required=True, help="How it went.")
+@appends
+def present(session: Session, at: datetime, assignment: str, student: str, outcome: str) -> Any:
+    """Record a presentation in the exercise session (PresentationRecorded).
+
+    \b
+    Example:
+      subledger present A01 231045 --outcome explained
+    """
+    from ledger import events as ev
+
+    return ev.PresentationRecorded(
+        course=session.course(), at=at, assignment=assignment, student=student, outcome=outcome  # type: ignore[arg-type]
+    )
+
+
+@click.command("assess")
+@click.argument("assignment")
+@click.argument("student")
+@click.option("--verdict", type=click.Choice(["sufficient", "insufficient_effort", "uncited_copy"]), required=True, help="The assessor's verdict.")
+@click.option("--note", default="", help="A note on the verdict.")
+@appends
+def assess(session: Session, at: datetime, assignment: str, student: str, verdict: str, note: str) -> Any:
+    """Record an assessor's verdict on a hand-in (SubmissionAssessed).
+
+    \b
+    Example:
+      subledger assess A03 231045 --verdict uncited_copy --note "copied from a blog"
+    """
+    from ledger import events as ev
+
+    return ev.SubmissionAssessed(
+        course=session.course(), at=at, assignment=assignment, student=student, verdict=verdict, note=note  # type: ignore[arg-type]
+    )
+
+
+@click.command("excuse")
+@click.argument("student")
+@click.argument("assignments", nargs=-1, required=True)
+@click.option("--certificate", required=True, help="Reference of the medical certificate.")
+@appends
+def excuse(session: Session, at: datetime, student: str, assignments: tuple[str, ...], certificate: str) -> Any:
+    """Excuse a student from assignments on a medical certificate (ExcuseGranted).
+
+    \b
+    Example:
+      subledger excuse 231045 A04 A05 --certificate AU-2025-0412
+    """
+    from ledger import events as ev
+
+    return ev.ExcuseGranted(
+        course=session.course(), at=at, student=student, assignments=assignments, certificate=certificate
+    )
+
+
+@click.command("retract")
+@click.argument("event_id")
+@click.option("--reason", required=True, help="Why the event was a mistake.")
+@appends
+def retract(session: Session, at: datetime, event_id: str, reason: str) -> Any:
+    """Cancel a mistaken event; its record stays (EventRetracted).
+
+    \b
+    Example:
+      subledger retract 0b6c3f0e-8a1d-4c52-9d3e-7f1a2b3c4d5e --reason "wrong student"
+    """
+    from uuid import UUID
+
+    from ledger import events as ev
+
+    try:
+        target = UUID(event_id)
+    except ValueError:
+        raise click.BadParameter(f"{event_id!r} is not an event id (a UUID)") from None
+    record = session.ledger().find(target)
+    course = record.event.course if record else session.course()
+    return ev.EventRetracted(course=course, at=at, event=target, reason=reason)
+
+
+@click.command("close-coursework")
+@appends
+def close_coursework(session: Session, at: datetime) -> Any:
+    """Close coursework: exam admission is decided (CourseworkClosed).
+
+    \b
+    Example:
+      subledger close-coursework --at 2025-07-15T00:00
+    """
+    from ledger import events as ev
+
+    return ev.CourseworkClosed(course=session.course(), at=at)
+
+
+@click.command("register-exam")
+@click.argument("student")
+@click.option("--mode", type=click.Choice(["graded", "certificate"]), required=True, help="Graded exam or certificate (Schein).")
+@appends
+def register_exam(session: Session, at: datetime, student: str, mode: str) -> Any:
+    """Register a participant for the exam (ExamRegistered).
+
+    \b
+    Example:
+      subledger register-exam 231045 --mode graded
+    """
+    from ledger import events as ev
+
+    return ev.ExamRegistered(course=session.course(), at=at, student=student, mode=mode)  # type: ignore[arg-type]
+
+
+@click.command("grade")
+@click.argument("student")
+@click.argument("grade", type=float)
+@appends
+def grade(session: Session, at: datetime, student: str, grade: float) -> Any:
+    """Record an exam grade on the German scale 1.0 … 5.0 (ExamGraded).
+
+    \b
+    Example:
+      subledger grade 231045 1.7
+    """
+    from ledger import events as ev
+
+    return ev.ExamGraded(course=session.course(), at=at, student=student, grade=grade)
+
+
+@click.command("erase-material")
+@appends
+def erase_material(session: Session, at: datetime) -> Any:
+    """Destroy application material once selection is over (ApplicationMaterialErased).
+
+    Statements of every applicant, and names and emails of those never
+    admitted, become unrecoverable; the events and the digest stay as they were.
+
+    \b
+    Example:
+      subledger erase-material
+    """
+    from ledger import events as ev
+
+    name = session.course()
+    course = session.ledger().course(name)
+    students = tuple(s for s in course.applications if s not in course.erased_students())
+    return ev.ApplicationMaterialErased(course=name, at=at, students=students)
+
+
+COMMANDS = [
+    open_course,
+    apply,
+    accept,
+    reject,
+    withdraw,
+    prefer,
+    allocate_groups,
+    change_group,
+    publish,
+    move_deadline,
+    hand_in,
+    present,
+    assess,
+    excuse,
+    retract,
+    close_coursework,
+    register_exam,
+    grade,
+    erase_material,
+]

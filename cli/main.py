@@ -1,0 +1,124 @@
+"""The `subledger` program: global options, one-line errors, the command groups.
+
+Only click is imported at start: each command imports what it needs when it
+runs, so `subledger --help` costs no more than click itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from ledger.errors import ImportRejected, LedgerError
+
+
+class Session:
+    """What every command shares: the store, the course and who is recording."""
+
+    def __init__(self, store: str, course: str | None, actor: str | None) -> None:
+        self.store = store
+        self.course_option = course
+        self.actor = actor or _login_name()
+        self._ledger: Any = None
+
+    def ledger(self, must_exist: bool = True) -> Any:
+        """The opened store (refusing to create an SQLite file that a read expects)."""
+        if self._ledger is None:
+            from ledger.app import Ledger
+            from ledger.errors import StoreError
+            from ledger.store import is_postgres
+
+            if must_exist and not is_postgres(self.store) and not os.path.exists(self.store):
+                raise StoreError(
+                    f"no store at {self.store!r}: open a course first or pass --store"
+                )
+            self._ledger = Ledger(self.store)
+        return self._ledger
+
+    def course(self) -> str:
+        """The course a command is about: --course, or the only one in the store."""
+        if self.course_option:
+            return self.course_option
+        from ledger.errors import StoreError
+
+        courses = self.ledger().courses()
+        if len(courses) == 1:
+            return courses[0]  # type: ignore[no-any-return]
+        if not courses:
+            raise StoreError("the store holds no course yet: open one with open-course")
+        raise StoreError(
+            f"the store holds several courses ({', '.join(courses)}): pass --course"
+        )
+
+
+def _login_name() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+class LedgerGroup(click.Group):
+    """A click group that turns the ledger's errors into one line and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ImportRejected as rejected:
+            for problem in rejected.problems:
+                click.echo(f"error: {problem}", err=True)
+            click.echo(f"error: {rejected}", err=True)
+            sys.exit(1)
+        except LedgerError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--store",
+    envvar="SUBLEDGER_STORE",
+    default="ledger.sqlite",
+    show_default=True,
+    help="SQLite file or postgresql:// URL (env SUBLEDGER_STORE).",
+)
+@click.option(
+    "--course",
+    envvar="SUBLEDGER_COURSE",
+    help="Course offering id; needed only when the store holds several (env SUBLEDGER_COURSE).",
+)
+@click.option(
+    "--actor",
+    envvar="SUBLEDGER_ACTOR",
+    help="Who is recording (env SUBLEDGER_ACTOR; default: your login name).",
+)
+@click.version_option("0.1.0", prog_name="subledger")
+@click.pass_context
+def main(ctx: click.Context, store: str, course: str | None, actor: str | None) -> None:
+    """An event-sourced ledger for a university course.
+
+    Every application, decision, hand-in, presentation and excuse is an
+    immutable event; admission status, rosters and the gradebook are derived.
+
+    \b
+    Example:
+      subledger import samples/idl-2025.jsonl
+      subledger status
+    """
+    ctx.obj = Session(store, course, actor)
+
+
+def _register() -> None:
+    from cli import appending, reading
+
+    for module in (appending, reading):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()

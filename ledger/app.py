@@ -1,0 +1,350 @@
+"""The ledger application: load a course, check the rules, append, retry on conflict.
+
+Each course offering is one eventsourcing stream (a small aggregate: its size is
+bounded by the course, not by the store). Two writers that decide on the same
+course state race for the same stream version; the loser's insert fails as a
+whole, and it decides again on fresh state (ADR 0002).
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+from uuid import UUID
+
+import msgspec
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
+
+from ledger import clock, rules, vault, wire
+from ledger import events as ev
+from ledger.course import Course
+from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, StoreError
+from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
+from ledger.store import LogRow, store_env
+
+# The namespace of course stream ids; never change it (streams would be lost).
+COURSE_NAMESPACE = UUID("2b4f8d0e-6a57-4c1b-8f3e-93d0a1c5e7b2")
+MAX_ATTEMPTS = 20
+
+
+def stream_id(course: str) -> UUID:
+    """The eventsourcing originator id of a course's stream."""
+    return uuid.uuid5(COURSE_NAMESPACE, course)
+
+
+class Pending(NamedTuple):
+    """An envelope on its way into a course stream, at a given version."""
+
+    originator_id: UUID
+    originator_version: int
+    envelope: Envelope
+
+
+class EnvelopeMapper(Mapper[UUID]):
+    """Stores envelopes as msgspec JSON under the event's stable type name."""
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        pending: Pending = domain_event
+        return StoredEvent(
+            originator_id=pending.originator_id,
+            originator_version=pending.originator_version,
+            topic=ev.type_name(pending.envelope.event),
+            state=envelope_encoder.encode(pending.envelope),
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        return envelope_decoder.decode(stored_event.state)
+
+
+def to_recorded(row: LogRow) -> Recorded:
+    """The record a log row holds."""
+    envelope = envelope_decoder.decode(row.state)
+    return Recorded(envelope.id, row.position, envelope.recorded_at, envelope.recorded_by, envelope.event)
+
+
+@dataclass
+class Imported:
+    """What an import did: the records it appended and how many lines were already there."""
+
+    recorded: list[Recorded] = field(default_factory=list)
+    skipped: int = 0
+
+
+@dataclass
+class _Batch:
+    """One attempt at recording lines: the courses it touches and what it adds."""
+
+    head: int
+    courses: dict[str, Course] = field(default_factory=dict)
+    stored_versions: dict[str, int] = field(default_factory=dict)
+    new: list[tuple[Recorded, dict[str, str] | None]] = field(default_factory=list)
+    skipped: int = 0
+    problems: list[BadLine] = field(default_factory=list)
+
+
+class Ledger(Application[UUID]):
+    """Records a course's events in a store and reads them back."""
+
+    name = "subledger"
+
+    def __init__(self, store: str) -> None:
+        env = {"MAPPER_TOPIC": "ledger.app:EnvelopeMapper", **store_env(store)}
+        try:
+            super().__init__(env=env)
+        except LedgerError:
+            raise
+        except Exception as error:  # the driver's own words, in one line
+            raise StoreError(f"cannot open store {store!r}: {error}") from None
+        self.store = store
+
+    # -- writing -------------------------------------------------------------
+
+    def append(self, events: list[ev.Event], actor: str) -> list[Recorded]:
+        """Append `events` in order, all or nothing; raise `Refused` on the first broken rule."""
+        try:
+            lines = [(0, wire.Line(e, id=uuid.uuid4())) for e in events]
+            return self._record(lines, actor).recorded
+        except ImportRejected as rejected:
+            raise rejected.problems[0].cause or rejected from None
+
+    def import_lines(self, raw: Iterable[bytes], actor: str, dry_run: bool = False) -> Imported:
+        """Append a JSONL file, all or nothing; raise `ImportRejected` naming every bad line."""
+        lines: list[tuple[int, wire.Line]] = []
+        problems: list[BadLine] = []
+        for number, text in enumerate(raw, start=1):
+            if not text.strip():
+                continue
+            try:
+                lines.append((number, wire.decode_line(text)))
+            except msgspec.MsgspecError as error:
+                problems.append(BadLine(number, wire.describe_error(error)))
+        if problems:
+            # Rule checks need every line readable; report what can be read too.
+            try:
+                self._record(lines, actor, dry_run=True)
+            except ImportRejected as rejected:
+                problems.extend(rejected.problems)
+            raise ImportRejected(sorted(problems, key=lambda p: p.line))
+        return self._record(lines, actor, dry_run=dry_run)
+
+    def _record(
+        self, lines: list[tuple[int, wire.Line]], actor: str, dry_run: bool = False
+    ) -> Imported:
+        for _ in range(MAX_ATTEMPTS):
+            batch = self._decide(lines, actor)
+            if batch.problems:
+                raise ImportRejected(batch.problems)
+            if dry_run or not batch.new:
+                return Imported([r for r, _ in batch.new], batch.skipped)
+            try:
+                self._write(batch)
+            except IntegrityError:
+                continue  # another writer came first: decide again on fresh state
+            return Imported([r for r, _ in batch.new], batch.skipped)
+        raise StoreError(f"gave up after {MAX_ATTEMPTS} write conflicts; try again")
+
+    def _decide(self, lines: list[tuple[int, wire.Line]], actor: str) -> _Batch:
+        batch = _Batch(head=self.recorder.head()[0])  # type: ignore[attr-defined]
+        elsewhere = self._ids_elsewhere(batch.head, lines)
+        now = clock.now()
+        for number, line in lines:
+            try:
+                self._decide_line(batch, line, actor, now, elsewhere)
+            except Refused as refused:
+                batch.problems.append(_bad(number, refused))
+            except (LedgerError, clock.BadInstant) as error:
+                batch.problems.append(_bad(number, Refused("input", str(error))))
+        return batch
+
+    def _decide_line(
+        self, batch: _Batch, line: wire.Line, actor: str, now: datetime, elsewhere: dict[UUID, UUID]
+    ) -> None:
+        event = line.event
+        course = self._course_in(batch, event.course)
+        if isinstance(event, ev.CourseOpened):
+            tz = event.timezone
+            clock.zone(tz)
+        elif course.opened is not None:
+            tz = course.opened.timezone
+        else:
+            raise Refused("unknown-course", f"no course {event.course!r} has been opened")
+        event = wire.localize(event, tz)
+        event_id = line.id or wire.content_id(event)
+        if event_id in elsewhere and elsewhere[event_id] != stream_id(event.course):
+            raise Refused("id-conflict", f"event {event_id} exists in another course")
+        existing = course.by_id.get(event_id)
+        if existing is not None:
+            if not self._same_content(course, existing, event):
+                raise Refused("id-conflict", f"event {event_id} exists with different content")
+            batch.skipped += 1
+            return
+        position = batch.head + len(batch.new) + 1
+        if line.seq is not None and line.seq != position:
+            raise Refused(
+                "restore-position",
+                f"seq {line.seq} would be stored at position {position}; restore an events "
+                "export into an empty store, or drop its envelope fields",
+            )
+        rules.check(course, event)
+        restoring = line.seq is not None
+        record = Recorded(
+            id=event_id,
+            position=position,
+            recorded_at=clock.localize(line.recorded_at, "UTC")
+            if restoring and line.recorded_at
+            else now,
+            recorded_by=line.recorded_by if restoring and line.recorded_by else actor,
+            event=event,
+        )
+        course.apply(record)
+        batch.new.append((record, line.keys))
+
+    def _course_in(self, batch: _Batch, name: str) -> Course:
+        course = batch.courses.get(name)
+        if course is None:
+            course = self.course(name)
+            batch.courses[name] = course
+            batch.stored_versions[name] = len(course.records)
+        return course
+
+    def _ids_elsewhere(self, head: int, lines: list[tuple[int, wire.Line]]) -> dict[UUID, UUID]:
+        """Explicit ids of `lines` that the store already holds, with their streams."""
+        if head == 0:
+            return {}
+        found = {}
+        for _, line in lines:
+            if line.id is not None:
+                row = self.recorder.select_by_id(line.id)  # type: ignore[attr-defined]
+                if row is not None:
+                    found[line.id] = row.originator_id
+        return found
+
+    def _same_content(self, course: Course, existing: Recorded, incoming: ev.Event) -> bool:
+        stored = existing.event
+        if isinstance(stored, ev.ApplicationSubmitted) and isinstance(incoming, ev.ApplicationSubmitted):
+            stored = self.readable(course.name, existing).event
+            blank = {f: "" for f in vault.FIELDS if getattr(stored, f) == vault.ERASED}
+            incoming = msgspec.structs.replace(incoming, **blank)
+            stored = msgspec.structs.replace(stored, **blank)  # type: ignore[arg-type]
+        return stored == incoming
+
+    def _write(self, batch: _Batch) -> None:
+        versions = dict(batch.stored_versions)
+        pending, ids, new_keys, erase = [], [], [], []
+        keys_of: dict[str, dict[tuple[str, str], bytes]] = {}
+        for record, line_keys in batch.new:
+            event = record.event
+            name = event.course
+            if isinstance(event, ev.ApplicationSubmitted):
+                known = keys_of.setdefault(name, self.recorder.select_keys(name))  # type: ignore[attr-defined]
+                event, created = _seal(event, record.id, known, line_keys)
+                new_keys.extend((name, event.student, purpose, key) for purpose, key in created.items())
+            elif isinstance(event, ev.ApplicationMaterialErased):
+                erase.extend(_erasable(batch.courses[name], event))
+            versions[name] += 1
+            envelope = Envelope(record.id, record.recorded_at, record.recorded_by, event)
+            pending.append(Pending(stream_id(name), versions[name], envelope))
+            ids.append(record.id)
+        self.events.put(
+            pending, ids=ids, keys=new_keys, erase=erase, first_position=batch.head + 1
+        )
+        if erase:
+            self.recorder.compact()  # type: ignore[attr-defined]
+
+    # -- reading -------------------------------------------------------------
+
+    def course(self, name: str) -> Course:
+        """One course offering as everything recorded tells it."""
+        rows = self.recorder.select_course(stream_id(name))  # type: ignore[attr-defined]
+        return Course.fold(name, map(to_recorded, rows))
+
+    def courses(self) -> list[str]:
+        """The course offerings in the store, in the order they were opened."""
+        states = self.recorder.select_courses()  # type: ignore[attr-defined]
+        return [envelope_decoder.decode(s).event.course for s in states]
+
+    def records(self, after: int = 0, page: int = 10_000) -> Iterator[Recorded]:
+        """Every record after position `after`, in position order."""
+        while True:
+            rows = self.recorder.select_log(after, page)  # type: ignore[attr-defined]
+            if not rows:
+                return
+            yield from map(to_recorded, rows)
+            after = rows[-1].position
+
+    def find(self, event_id: UUID) -> Recorded | None:
+        """The record of one event id."""
+        row = self.recorder.select_by_id(event_id)  # type: ignore[attr-defined]
+        return to_recorded(row) if row else None
+
+    def head(self) -> tuple[int, bytes | None]:
+        """The log's size and its Merkle frontier."""
+        return self.recorder.head()  # type: ignore[attr-defined,no-any-return]
+
+    def material_keys(self, course: str, student: str) -> dict[str, bytes]:
+        """The keys that still open a student's application material, by purpose."""
+        keys = self.recorder.select_keys(course)  # type: ignore[attr-defined]
+        return {p: k for (s, p), k in keys.items() if s == student}
+
+    def export_lines(self) -> Iterator[bytes]:
+        """The whole ledger as JSONL: material opened where its keys exist, with those keys."""
+        keys_of: dict[str, dict[tuple[str, str], bytes]] = {}
+        for record in self.records():
+            event = record.event
+            if not isinstance(event, ev.ApplicationSubmitted):
+                yield wire.encode_line(record)
+                continue
+            course_keys = keys_of.setdefault(event.course, self.recorder.select_keys(event.course))  # type: ignore[attr-defined]
+            keys = {p: k for (s, p), k in course_keys.items() if s == event.student}
+            opened = vault.open_application(event, record.id, keys, keep_sealed=True)
+            shown = {p: base64.b64encode(k).decode() for p, k in keys.items()}
+            yield wire.encode_line(record, shown, opened)
+
+    def readable(self, course: str, record: Recorded) -> Recorded:
+        """`record` with application material opened where its keys still exist."""
+        event = record.event
+        if not isinstance(event, ev.ApplicationSubmitted):
+            return record
+        opened = vault.open_application(event, record.id, self.material_keys(course, event.student))
+        return msgspec.structs.replace(record, event=opened)
+
+
+def _bad(number: int, refused: Refused) -> BadLine:
+    return BadLine(number, str(refused), cause=refused)
+
+
+def _seal(
+    event: ev.ApplicationSubmitted,
+    event_id: UUID,
+    known: dict[tuple[str, str], bytes],
+    line_keys: dict[str, str] | None,
+) -> tuple[ev.ApplicationSubmitted, dict[str, bytes]]:
+    """The application sealed, and the keys that had to be made (or came with the line)."""
+    given = {p: base64.b64decode(k) for p, k in (line_keys or {}).items()}
+    plain = {f: p for f, p in vault.FIELDS.items() if not vault.is_sealed(getattr(event, f))}
+    created: dict[str, bytes] = {}
+    for purpose in set(plain.values()):
+        if (event.student, purpose) not in known:
+            created[purpose] = given.get(purpose) or vault.new_key()
+            known[(event.student, purpose)] = created[purpose]
+    changes = {
+        f: vault.seal(known[(event.student, p)], event_id, f, getattr(event, f))
+        for f, p in plain.items()
+    }
+    return msgspec.structs.replace(event, **changes), created
+
+
+def _erasable(course: Course, event: ev.ApplicationMaterialErased) -> list[tuple[str, str, str]]:
+    """The keys to destroy: every statement; name and email of those never admitted."""
+    erase = []
+    for student in event.students:
+        erase.append((course.name, student, vault.STATEMENT))
+        application = course.applications.get(student)
+        if application is None or application.accepted is None:
+            erase.append((course.name, student, vault.IDENTITY))
+    return erase

@@ -1,0 +1,56 @@
+"""Instants as SPEC §2 reads them: offsets kept, local times checked at DST changes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+UTC = timezone.utc
+
+
+class BadInstant(ValueError):
+    """An instant that cannot be read without guessing."""
+
+
+@lru_cache(maxsize=32)
+def zone(name: str) -> ZoneInfo:
+    """The time zone called `name`, or BadInstant if there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInstant(f"unknown time zone {name!r}") from None
+
+
+def localize(moment: datetime, tz: str) -> datetime:
+    """`moment` in UTC; a naive one is read as wall-clock time in `tz`."""
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC)
+    zi = zone(tz)
+    early = moment.replace(tzinfo=zi, fold=0)
+    # A wall time that the clocks skip does not survive the round trip through UTC.
+    if early.astimezone(UTC).astimezone(zi).replace(tzinfo=None) != moment:
+        raise BadInstant(
+            f"{moment.isoformat()} does not exist in {tz} (the clocks jump forward); "
+            "give the offset"
+        )
+    if early.utcoffset() != moment.replace(tzinfo=zi, fold=1).utcoffset():
+        raise BadInstant(
+            f"{moment.isoformat()} is ambiguous in {tz} (it happens twice when the clocks "
+            "go back); give the offset"
+        )
+    return early.astimezone(UTC)
+
+
+def parse_instant(text: str, tz: str) -> datetime:
+    """Parse ISO 8601 `text` into a UTC instant, reading it in `tz` if it has no offset."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInstant(f"{text!r} is not an ISO 8601 instant") from None
+    return localize(moment, tz)
+
+
+def now() -> datetime:
+    """The current instant in UTC."""
+    return datetime.now(UTC)

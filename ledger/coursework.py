@@ -1,0 +1,122 @@
+"""The course's rules for assignments and exam admission (SPEC §1.5–1.7, §5).
+
+Pure functions of a `Course` (already cut to a view) and a clock. Each outcome
+carries the records it rests on, so that an auditor can be told why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ledger import events as ev
+from ledger.course import Course
+from ledger.events import Recorded
+
+NEGATIVE_VERDICTS = ("uncited_copy", "insufficient_effort")
+NEGATIVE_OUTCOMES = ("failed_to_explain", "absent")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One participant's result for one assignment, and the records behind it."""
+
+    assignment: str
+    kind: str  # exempt / passed / excused / failed / open
+    reason: str = ""  # for `failed`: uncited_copy … missed_deadline
+    rule: str = ""
+    evidence: tuple[Recorded, ...] = field(default=())
+
+
+def outcome(course: Course, student: str, assignment: str, clock: datetime) -> Outcome:
+    """What `assignment` comes to for `student` at `clock` (SPEC §5, in its order)."""
+    deadline_record = course.deadlines[assignment]
+    deadline = course.deadline(assignment)
+    application = course.applications[student]
+    accepted = application.accepted
+    assert accepted is not None
+    if deadline < accepted.event.at:
+        return Outcome(
+            assignment,
+            "exempt",
+            rule="the deadline passed before the student was admitted",
+            evidence=(deadline_record, accepted),
+        )
+    hand_ins = [h for h in course.hand_ins.get(assignment, ()) if student in h.event.team]  # type: ignore[union-attr]
+    on_time = [h for h in hand_ins if h.event.at <= deadline]
+    presentation = course.presentations.get((assignment, student))
+    assessment = course.assessments.get((assignment, student))
+    verdict = assessment.event.verdict if assessment else None  # type: ignore[union-attr]
+    shown = presentation.event.outcome if presentation else None  # type: ignore[union-attr]
+    if on_time and verdict not in NEGATIVE_VERDICTS and shown not in NEGATIVE_OUTCOMES:
+        evidence = (on_time[-1], *(r for r in (presentation, assessment) if r))
+        return Outcome(assignment, "passed", rule="handed in on time", evidence=evidence)
+    for excuse in course.excuses.get(student, ()):
+        if assignment in excuse.event.assignments:  # type: ignore[union-attr]
+            return Outcome(assignment, "excused", rule="medical certificate", evidence=(excuse,))
+    if on_time:
+        if verdict in NEGATIVE_VERDICTS:
+            assert assessment is not None
+            return Outcome(
+                assignment, "failed", str(verdict), "assessed as " + str(verdict), (on_time[-1], assessment)
+            )
+        assert presentation is not None
+        return Outcome(
+            assignment, "failed", str(shown), "presentation: " + str(shown), (on_time[-1], presentation)
+        )
+    if clock > deadline:
+        if hand_ins:
+            return Outcome(
+                assignment, "failed", "late", "handed in after the deadline", (deadline_record, *hand_ins)
+            )
+        return Outcome(
+            assignment,
+            "failed",
+            "missed_deadline",
+            "nothing handed in by the deadline",
+            (deadline_record,),
+        )
+    return Outcome(assignment, "open", rule="the deadline has not passed", evidence=(deadline_record,))
+
+
+def assignment_order(course: Course) -> list[str]:
+    """Published assignments in the order they were published."""
+    return list(course.assignments)
+
+
+def outcomes(course: Course, student: str, clock: datetime) -> list[Outcome]:
+    """Every published assignment's outcome for `student`, in assignment order."""
+    return [outcome(course, student, a, clock) for a in assignment_order(course)]
+
+
+def fails(results: list[Outcome]) -> list[Outcome]:
+    """The failed ones."""
+    return [o for o in results if o.kind == "failed"]
+
+
+def admission_status(course: Course, student: str, results: list[Outcome]) -> str:
+    """withdrawn / excluded / admitted / at_risk / on_track (SPEC §5)."""
+    assert course.opened is not None
+    application = course.applications[student]
+    if application.withdrawn is not None:
+        return "withdrawn"
+    failed = len(fails(results))
+    if failed > course.opened.max_fails:
+        return "excluded"
+    if course.closed is not None:
+        return "admitted"
+    if failed == course.opened.max_fails:
+        return "at_risk"
+    return "on_track"
+
+
+def reasons(results: list[Outcome]) -> str:
+    """`A03:late;A05:absent` in assignment order."""
+    return ";".join(f"{o.assignment}:{o.reason}" for o in fails(results))
+
+
+def exam_result(grade: float | None) -> str:
+    """passed / failed for a grade, empty while ungraded."""
+    if grade is None:
+        return ""
+    return "passed" if grade <= ev.PASSING_GRADE else "failed"

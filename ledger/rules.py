@@ -1,0 +1,291 @@
+"""What an append must refuse (SPEC §4): one `check` per event type.
+
+Each check takes the course as everything recorded tells it and the event to
+append, and raises `Refused` naming the rule and the offending value.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ledger import coursework
+from ledger import events as ev
+from ledger.course import Course
+from ledger.errors import Refused
+
+
+def check(course: Course, event: ev.Event) -> None:
+    """Raise `Refused` if `event` may not be appended to `course`."""
+    if isinstance(event, ev.CourseOpened):
+        if course.opened is not None:
+            raise Refused("course-opened-twice", f"course {event.course!r} is already open")
+        _check_opening(event)
+        return
+    if course.opened is None:
+        raise Refused("unknown-course", f"no course {event.course!r} has been opened")
+    checker = CHECKS.get(type(event))
+    if checker is not None:
+        checker(course, event)
+
+
+def _check_opening(e: ev.CourseOpened) -> None:
+    if e.capacity < 1:
+        raise Refused("capacity", f"capacity must be at least 1, got {e.capacity}")
+    if not e.groups:
+        raise Refused("unknown-group", "a course needs at least one exercise group")
+    repeated = [g for g, n in Counter(g.id for g in e.groups).items() if n > 1]
+    if repeated:
+        raise Refused("repeated-group", f"group {repeated[0]!r} is listed twice")
+    for group in e.groups:
+        if group.capacity < 1:
+            raise Refused("group-capacity", f"group {group.id!r} has capacity {group.capacity}")
+    if e.max_team_size < 1 or e.max_fails < 0:
+        raise Refused(
+            "course-settings", f"max_team_size {e.max_team_size}, max_fails {e.max_fails}"
+        )
+
+
+def _application(course: Course, student: str) -> None:
+    if student not in course.applications:
+        raise Refused("unknown-student", f"student {student!r} has not applied to {course.name}")
+
+
+def _participant(course: Course, student: str) -> None:
+    _application(course, student)
+    if not course.is_participant(student):
+        raise Refused("not-a-participant", f"student {student!r} is not a participant of {course.name}")
+
+
+def _assignment(course: Course, assignment: str) -> None:
+    if assignment not in course.assignments:
+        raise Refused("unknown-assignment", f"no assignment {assignment!r} in {course.name}")
+
+
+def _group(course: Course, group: str) -> None:
+    assert course.opened is not None
+    if group not in {g.id for g in course.opened.groups}:
+        raise Refused("unknown-group", f"no group {group!r} in {course.name}")
+
+
+def _submitted(course: Course, e: ev.ApplicationSubmitted) -> None:
+    if e.student in course.applications:
+        raise Refused("applied-twice", f"student {e.student!r} has already applied")
+
+
+def _undecided(course: Course, student: str) -> None:
+    _application(course, student)
+    application = course.applications[student]
+    if application.decided:
+        state = (
+            "accepted" if application.accepted else "rejected" if application.rejected else "withdrawn"
+        )
+        raise Refused("decided-twice", f"the application of {student!r} is already {state}")
+
+
+def _accepted(course: Course, e: ev.ApplicationAccepted) -> None:
+    assert course.opened is not None
+    _undecided(course, e.student)
+    taken = course.seats_taken()
+    if taken >= course.opened.capacity:
+        raise Refused(
+            "capacity",
+            f"all {course.opened.capacity} seats are taken; cannot accept {e.student!r}",
+        )
+    application = course.applications[e.student]
+    if course.is_late_application(application):
+        waiting = [
+            s
+            for s, a in course.applications.items()
+            if not a.decided and not course.is_late_application(a)
+        ]
+        if waiting:
+            raise Refused(
+                "late-application",
+                f"{e.student!r} applied late; on-time application of {waiting[0]!r} "
+                f"(and {len(waiting) - 1} more) is undecided",
+            )
+
+
+def _rejected(course: Course, e: ev.ApplicationRejected) -> None:
+    _undecided(course, e.student)
+
+
+def _withdrawn(course: Course, e: ev.ApplicationWithdrawn) -> None:
+    _application(course, e.student)
+    if course.applications[e.student].withdrawn is not None:
+        raise Refused("decided-twice", f"{e.student!r} has already withdrawn")
+
+
+def _preference(course: Course, e: ev.GroupPreferenceRegistered) -> None:
+    assert course.opened is not None
+    _application(course, e.student)
+    if not e.priorities:
+        raise Refused("unknown-group", f"{e.student!r} named no group")
+    for group in e.priorities:
+        _group(course, group)
+    repeated = [g for g, n in Counter(e.priorities).items() if n > 1]
+    if repeated:
+        raise Refused("repeated-group", f"group {repeated[0]!r} is named twice by {e.student!r}")
+    if e.at > course.opened.registration_deadline:
+        raise Refused(
+            "registration-deadline",
+            f"preference of {e.student!r} at {e.at.isoformat()} is after the registration "
+            f"deadline {course.opened.registration_deadline.isoformat()}",
+        )
+
+
+def _allocated(course: Course, e: ev.GroupsAllocated) -> None:
+    assert course.opened is not None
+    for student, group in e.allocation.items():
+        _group(course, group)
+        if not course.is_participant(student):
+            raise Refused("not-a-participant", f"allocation names {student!r}, who is not a participant")
+    counts = Counter(e.allocation.values())
+    for group in course.opened.groups:
+        if counts[group.id] > group.capacity:
+            raise Refused(
+                "group-capacity",
+                f"allocation puts {counts[group.id]} into group {group.id!r} of capacity {group.capacity}",
+            )
+
+
+def _group_changed(course: Course, e: ev.GroupChanged) -> None:
+    assert course.opened is not None
+    _participant(course, e.student)
+    _group(course, e.group)
+    capacity = next(g.capacity for g in course.opened.groups if g.id == e.group)
+    members = [s for s in course.group_members(e.group) if s != e.student]
+    if len(members) >= capacity:
+        raise Refused("group-full", f"group {e.group!r} is full ({capacity} of {capacity}); cannot move {e.student!r}")
+
+
+def _published(course: Course, e: ev.AssignmentPublished) -> None:
+    if e.assignment in course.assignments:
+        raise Refused("assignment-published-twice", f"assignment {e.assignment!r} is already published")
+
+
+def _deadline_changed(course: Course, e: ev.DeadlineChanged) -> None:
+    _assignment(course, e.assignment)
+
+
+def _handed_in(course: Course, e: ev.SubmissionHandedIn) -> None:
+    assert course.opened is not None
+    _assignment(course, e.assignment)
+    if not e.team:
+        raise Refused("team-empty", f"a hand-in for {e.assignment!r} names no student")
+    if len(e.team) > course.opened.max_team_size:
+        raise Refused(
+            "team-too-large",
+            f"team of {len(e.team)} for {e.assignment!r}; at most {course.opened.max_team_size}",
+        )
+    repeated = [s for s, n in Counter(e.team).items() if n > 1]
+    if repeated:
+        raise Refused("team-repeats", f"student {repeated[0]!r} is named twice in the team")
+    team = frozenset(e.team)
+    for student in e.team:
+        _participant(course, student)
+        earlier = course.team_of.get((e.assignment, student))
+        if earlier is not None and earlier != team:
+            raise Refused(
+                "two-teams",
+                f"student {student!r} already handed in {e.assignment!r} with team "
+                f"{','.join(sorted(earlier))}",
+            )
+
+
+def _handed_in_by(course: Course, assignment: str, student: str) -> None:
+    _assignment(course, assignment)
+    _application(course, student)
+    if (assignment, student) not in course.team_of:
+        raise Refused("no-hand-in", f"student {student!r} has no hand-in for {assignment!r}")
+
+
+def _presented(course: Course, e: ev.PresentationRecorded) -> None:
+    _handed_in_by(course, e.assignment, e.student)
+
+
+def _assessed(course: Course, e: ev.SubmissionAssessed) -> None:
+    _handed_in_by(course, e.assignment, e.student)
+
+
+def _excused(course: Course, e: ev.ExcuseGranted) -> None:
+    if not e.certificate.strip():
+        raise Refused("certificate-required", f"an excuse for {e.student!r} needs a medical certificate")
+    _participant(course, e.student)
+    if not e.assignments:
+        raise Refused("unknown-assignment", f"the excuse for {e.student!r} names no assignment")
+    for assignment in e.assignments:
+        _assignment(course, assignment)
+
+
+def _retracted(course: Course, e: ev.EventRetracted) -> None:
+    target = course.by_id.get(e.event)
+    if target is None:
+        raise Refused("retract-unknown", f"no event {e.event} in {course.name}")
+    if isinstance(target.event, ev.EventRetracted):
+        raise Refused("retract-retraction", f"event {e.event} is a retraction and cannot be retracted")
+    if e.event in course.retractions:
+        raise Refused("retracted-twice", f"event {e.event} is already retracted")
+
+
+def _closed(course: Course, e: ev.CourseworkClosed) -> None:
+    if course.closed is not None:
+        raise Refused("coursework-closed-twice", f"coursework of {course.name} is already closed")
+
+
+def _exam_registered(course: Course, e: ev.ExamRegistered) -> None:
+    assert course.opened is not None
+    _participant(course, e.student)
+    if course.closed is None:
+        raise Refused("coursework-open", f"coursework of {course.name} is not closed; cannot register {e.student!r}")
+    if e.student in course.exam:
+        raise Refused("registered-twice", f"{e.student!r} is already registered for the exam")
+    view = course.view(as_of=e.at)
+    if view.is_participant(e.student):
+        failed = coursework.fails(coursework.outcomes(view, e.student, e.at))
+        if len(failed) > course.opened.max_fails:
+            raise Refused(
+                "excluded",
+                f"{e.student!r} failed {len(failed)} assignments (more than {course.opened.max_fails}): "
+                + coursework.reasons(failed),
+            )
+
+
+def _graded(course: Course, e: ev.ExamGraded) -> None:
+    if e.grade not in ev.GRADES:
+        raise Refused("grade-scale", f"grade {e.grade} is not on the scale {' '.join(map(str, ev.GRADES))}")
+    if e.student not in course.exam:
+        raise Refused("not-registered", f"{e.student!r} is not registered for the exam")
+
+
+def _erased(course: Course, e: ev.ApplicationMaterialErased) -> None:
+    waiting = [s for s, a in course.applications.items() if not a.decided]
+    if waiting:
+        raise Refused(
+            "selection-open",
+            f"application of {waiting[0]!r} (and {len(waiting) - 1} more) is undecided",
+        )
+    for student in e.students:
+        _application(course, student)
+
+
+CHECKS = {
+    ev.ApplicationSubmitted: _submitted,
+    ev.ApplicationAccepted: _accepted,
+    ev.ApplicationRejected: _rejected,
+    ev.ApplicationWithdrawn: _withdrawn,
+    ev.GroupPreferenceRegistered: _preference,
+    ev.GroupsAllocated: _allocated,
+    ev.GroupChanged: _group_changed,
+    ev.AssignmentPublished: _published,
+    ev.DeadlineChanged: _deadline_changed,
+    ev.SubmissionHandedIn: _handed_in,
+    ev.PresentationRecorded: _presented,
+    ev.SubmissionAssessed: _assessed,
+    ev.ExcuseGranted: _excused,
+    ev.EventRetracted: _retracted,
+    ev.CourseworkClosed: _closed,
+    ev.ExamRegistered: _exam_registered,
+    ev.ExamGraded: _graded,
+    ev.ApplicationMaterialErased: _erased,
+}

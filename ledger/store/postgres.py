@@ -1,0 +1,156 @@
+"""The shared store: eventsourcing's PostgreSQL recorder plus the ledger's log.
+
+`PERSISTENCE_MODULE=ledger.store.postgres:Factory`. Positions are given under
+eventsourcing's EXCLUSIVE lock on the events table, so they have no gaps even
+where the notification id sequence has them (rolled-back inserts). Triggers
+make the database itself refuse UPDATE, DELETE and TRUNCATE of the events and
+of the log (SPEC §6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from ledger.store import log
+from ledger.store.log import LogRow
+
+APPEND_ONLY = "subledger_refuse_rewrite"
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS ledger_log ("
+    "position bigint PRIMARY KEY, event_id uuid NOT NULL UNIQUE, "
+    "originator_id uuid NOT NULL, originator_version bigint NOT NULL, leaf bytea NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_head ("
+    "id int PRIMARY KEY CHECK (id = 1), size bigint NOT NULL, frontier bytea NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS material_keys ("
+    "course text NOT NULL, student text NOT NULL, purpose text NOT NULL, key bytea NOT NULL, "
+    "PRIMARY KEY (course, student, purpose))",
+    f"CREATE OR REPLACE FUNCTION {APPEND_ONLY}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN RAISE EXCEPTION 'subledger: % on % is refused: the ledger is append-only', "
+    "TG_OP, TG_TABLE_NAME; END $$",
+)
+
+
+class PositionTaken(IntegrityError):
+    """A restore expected a position that another writer has taken."""
+
+
+class LedgerRecorder(PostgresApplicationRecorder):
+    """Stores events and, in the same transaction, the log, the head and the keys."""
+
+    def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        statements = [SQL(s) for s in SCHEMA]  # type: ignore[arg-type]
+        for table in (self.events_table_name, "ledger_log"):
+            for when, each in (("UPDATE OR DELETE", "ROW"), ("TRUNCATE", "STATEMENT")):
+                name = f"{table}_append_only_{each.lower()}"
+                statements.append(
+                    SQL(
+                        "CREATE OR REPLACE TRIGGER {name} BEFORE " + when + " ON {table} "
+                        "FOR EACH " + each + " EXECUTE FUNCTION " + APPEND_ONLY + "()"
+                    ).format(name=Identifier(name), table=Identifier(table))
+                )
+        self.sql_create_statements.extend(statements)
+        self.select_log_sql = SQL(
+            "SELECT l.position, l.event_id, l.originator_id, l.originator_version, e.topic, "
+            "e.state, l.leaf FROM ledger_log l LEFT JOIN {table} e "
+            "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
+        ).format(table=Identifier(self.events_table_name))
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        # eventsourcing holds the EXCLUSIVE lock on the events table here.
+        curs.execute("SELECT size, frontier FROM ledger_head WHERE id = 1")
+        head = curs.fetchone()
+        size, frontier = (head["size"], head["frontier"]) if head else (0, None)
+        first = kwargs.get("first_position")
+        if first is not None and first != size + 1:
+            raise PositionTaken(f"position {first} is taken; the log has {size} events")
+        appended = log.extend(size, frontier, kwargs["ids"], stored_events)
+        curs.executemany("INSERT INTO ledger_log VALUES (%s, %s, %s, %s, %s)", appended.rows)
+        curs.execute(
+            "INSERT INTO ledger_head (id, size, frontier) VALUES (1, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier",
+            (appended.size, appended.frontier),
+        )
+        if kwargs.get("keys"):
+            curs.executemany("INSERT INTO material_keys VALUES (%s, %s, %s, %s)", kwargs["keys"])
+        if kwargs.get("erase"):
+            curs.executemany(
+                "DELETE FROM material_keys WHERE course = %s AND student = %s AND purpose = %s",
+                kwargs["erase"],
+            )
+        return [row[0] for row in appended.rows]
+
+    def _rows(self, where: str, params: Sequence[Any]) -> list[LogRow]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.select_log_sql + SQL(where), params)  # type: ignore[operator]
+            return [
+                LogRow(
+                    position=r["position"],
+                    event_id=r["event_id"],
+                    originator_id=r["originator_id"],
+                    version=r["originator_version"],
+                    topic=r["topic"],
+                    state=bytes(r["state"]) if r["state"] is not None else None,  # type: ignore[arg-type]
+                    leaf=bytes(r["leaf"]),
+                )
+                for r in curs.fetchall()
+            ]
+
+    def select_course(self, originator_id: UUID) -> list[LogRow]:
+        """Every event of one course stream, in order."""
+        return self._rows("WHERE l.originator_id = %s ORDER BY l.position", (originator_id,))
+
+    def select_log(self, after: int, limit: int) -> list[LogRow]:
+        """Up to `limit` log rows after position `after`."""
+        return self._rows("WHERE l.position > %s ORDER BY l.position LIMIT %s", (after, limit))
+
+    def select_by_id(self, event_id: UUID) -> LogRow | None:
+        """The log row of one event id, if there is one."""
+        rows = self._rows("WHERE l.event_id = %s", (event_id,))
+        return rows[0] if rows else None
+
+    def head(self) -> tuple[int, bytes | None]:
+        """The log's size and Merkle frontier."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute("SELECT size, frontier FROM ledger_head WHERE id = 1")
+            row = curs.fetchone()
+            return (row["size"], bytes(row["frontier"])) if row else (0, None)
+
+    def select_keys(self, course: str) -> dict[tuple[str, str], bytes]:
+        """The material keys of one course, by (student, purpose)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute("SELECT student, purpose, key FROM material_keys WHERE course = %s", (course,))
+            return {(r["student"], r["purpose"]): bytes(r["key"]) for r in curs.fetchall()}
+
+    def select_courses(self) -> list[bytes]:
+        """The stored states of every CourseOpened, in order."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL("SELECT state FROM {} WHERE topic = 'CourseOpened' ORDER BY notification_id").format(
+                    Identifier(self.events_table_name)
+                )
+            )
+            return [bytes(r["state"]) for r in curs.fetchall()]
+
+    def compact(self) -> None:
+        """Rewrite the key table so destroyed keys leave no dead tuples behind."""
+        with self.datastore.get_connection() as conn:
+            conn.execute("VACUUM (FULL) material_keys")
+
+
+class Factory(PostgresFactory):
+    """eventsourcing's PostgreSQL factory, handing out the ledger's recorder."""
+
+    application_recorder_class = LedgerRecorder

@@ -1,0 +1,107 @@
+"""Application material sealed with per-student keys, so that it can be erased.
+
+The events never change; the keys are held apart from them and destroyed on
+erasure, after which the sealed text cannot be read by anyone (crypto-shredding).
+Two keys per applicant: `identity` seals name and email (kept for participants),
+`statement` seals the statement (destroyed for everyone).
+
+Sealing is deterministic for a given key, event id and field (the nonce is
+derived from them), so restoring an export with its keys reproduces the stored
+bytes exactly and the Merkle root with them. A key seals each (id, field) once,
+so a nonce is never reused for different text.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from uuid import UUID
+
+import msgspec
+
+from ledger import events as ev
+
+PREFIX = "sealed:v1:"
+ERASED = "[erased]"
+UNREADABLE = "[unreadable]"
+IDENTITY, STATEMENT = "identity", "statement"
+FIELDS = {"name": IDENTITY, "email": IDENTITY, "statement": STATEMENT}
+
+Key = tuple[str, str, str]  # course, student, purpose
+
+
+def new_key() -> bytes:
+    """A fresh 256-bit key."""
+    return os.urandom(32)
+
+
+def _nonce(key: bytes, event_id: UUID, field: str) -> bytes:
+    return hmac.new(key, event_id.bytes + field.encode(), hashlib.sha256).digest()[:12]
+
+
+def seal(key: bytes, event_id: UUID, field: str, text: str) -> str:
+    """`text` sealed with AES-256-GCM under `key`, as a printable token."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = _nonce(key, event_id, field)
+    sealed = AESGCM(key).encrypt(nonce, text.encode(), event_id.bytes + field.encode())
+    return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def unseal(key: bytes, event_id: UUID, field: str, token: str) -> str:
+    """The text of a token made by `seal` (raises if it was altered)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    raw = base64.urlsafe_b64decode(token[len(PREFIX) :])
+    plain = AESGCM(key).decrypt(raw[:12], raw[12:], event_id.bytes + field.encode())
+    return plain.decode()
+
+
+def _unseal_or_mark(key: bytes | None, event_id: UUID, field: str, token: str) -> str:
+    """The text, `[erased]` without a key, `[unreadable]` if the token does not open."""
+    if key is None:
+        return ERASED
+    try:
+        return unseal(key, event_id, field, token)
+    except Exception:  # cryptography's InvalidTag, or a mangled token
+        return UNREADABLE
+
+
+def is_sealed(value: str) -> bool:
+    """Whether `value` is a sealed token rather than plain text."""
+    return value.startswith(PREFIX)
+
+
+def seal_application(
+    event: ev.ApplicationSubmitted, event_id: UUID, keys: dict[str, bytes]
+) -> ev.ApplicationSubmitted:
+    """The application with its material sealed under `keys` (by purpose)."""
+    changes = {
+        field: seal(keys[purpose], event_id, field, getattr(event, field))
+        for field, purpose in FIELDS.items()
+    }
+    return msgspec.structs.replace(event, **changes)
+
+
+def open_application(
+    event: ev.ApplicationSubmitted,
+    event_id: UUID,
+    keys: dict[str, bytes],
+    keep_sealed: bool = False,
+) -> ev.ApplicationSubmitted:
+    """The application with its material readable where its key exists.
+
+    Where the key is gone, the field reads `[erased]`, or keeps its sealed token
+    with `keep_sealed` (an export that must restore to the same bytes).
+    """
+    changes = {}
+    for field, purpose in FIELDS.items():
+        value = getattr(event, field)
+        if is_sealed(value):
+            key = keys.get(purpose)
+            if key is None and keep_sealed:
+                continue
+            changes[field] = _unseal_or_mark(key, event_id, field, value)
+    return msgspec.structs.replace(event, **changes)
