@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -21,6 +22,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
 
 from ledger import clock, rules, vault, wire
+from ledger.bulk import paused_gc
 from ledger import events as ev
 from ledger.course import Course
 from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, StoreError
@@ -32,6 +34,7 @@ COURSE_NAMESPACE = UUID("2b4f8d0e-6a57-4c1b-8f3e-93d0a1c5e7b2")
 MAX_ATTEMPTS = 20
 
 
+@cache
 def stream_id(course: str) -> UUID:
     """The eventsourcing originator id of a course's stream."""
     return uuid.uuid5(COURSE_NAMESPACE, course)
@@ -130,7 +133,8 @@ class Ledger(Application[UUID]):
             except ImportRejected as rejected:
                 problems.extend(rejected.problems)
             raise ImportRejected(sorted(problems, key=lambda p: p.line))
-        return self._record(lines, actor, dry_run=dry_run)
+        with paused_gc():
+            return self._record(lines, actor, dry_run=dry_run)
 
     def _record(
         self, lines: list[tuple[int, wire.Line]], actor: str, dry_run: bool = False
@@ -241,7 +245,9 @@ class Ledger(Application[UUID]):
             event = record.event
             name = event.course
             if isinstance(event, ev.ApplicationSubmitted):
-                known = keys_of.setdefault(name, self.recorder.select_keys(name))  # type: ignore[attr-defined]
+                if name not in keys_of:
+                    keys_of[name] = self.recorder.select_keys(name)  # type: ignore[attr-defined]
+                known = keys_of[name]
                 event, created = _seal(event, record.id, known, line_keys)
                 new_keys.extend((name, event.student, purpose, key) for purpose, key in created.items())
             elif isinstance(event, ev.ApplicationMaterialErased):
@@ -299,7 +305,9 @@ class Ledger(Application[UUID]):
             if not isinstance(event, ev.ApplicationSubmitted):
                 yield wire.encode_line(record)
                 continue
-            course_keys = keys_of.setdefault(event.course, self.recorder.select_keys(event.course))  # type: ignore[attr-defined]
+            if event.course not in keys_of:
+                keys_of[event.course] = self.recorder.select_keys(event.course)  # type: ignore[attr-defined]
+            course_keys = keys_of[event.course]
             keys = {p: k for (s, p), k in course_keys.items() if s == event.student}
             opened = vault.open_application(event, record.id, keys, keep_sealed=True)
             shown = {p: base64.b64encode(k).decode() for p, k in keys.items()}

@@ -8,6 +8,7 @@ renaming a class is harmless, renaming a tag would orphan history.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Literal, Union
 from uuid import UUID
 
@@ -218,10 +219,10 @@ def type_name(event: Event) -> str:
     return event.__struct_config__.tag  # type: ignore[return-value]
 
 
+@cache
 def datetime_fields(cls: type[Event]) -> tuple[str, ...]:
     """Names of the fields of `cls` that hold instants."""
-    hints = msgspec.structs.fields(cls)
-    return tuple(f.name for f in hints if f.type is datetime)
+    return tuple(f.name for f in msgspec.structs.fields(cls) if f.type is datetime)
 
 
 class Recorded(msgspec.Struct, frozen=True):

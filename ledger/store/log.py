@@ -25,19 +25,27 @@ def leaf_data(
     position: int, event_id: UUID, originator_id: UUID, version: int, topic: str, state: bytes
 ) -> bytes:
     """The bytes a Merkle leaf commits to: everything stored for one event."""
-    name = topic.encode()
+    return _leaf_data(position, event_id.bytes, originator_id.bytes, version, topic.encode(), state)
+
+
+def _leaf_data(
+    position: int, event_id: bytes, originator_id: bytes, version: int, topic: bytes, state: bytes
+) -> bytes:
     return b"".join(
         (
-            LEAF_FORMAT.to_bytes(1, "big"),
+            _FORMAT,
             position.to_bytes(8, "big"),
-            event_id.bytes,
-            originator_id.bytes,
+            event_id,
+            originator_id,
             version.to_bytes(8, "big"),
-            len(name).to_bytes(2, "big"),
-            name,
+            len(topic).to_bytes(2, "big"),
+            topic,
             state,
         )
     )
+
+
+_FORMAT = LEAF_FORMAT.to_bytes(1, "big")
 
 
 @dataclass(frozen=True)
@@ -67,13 +75,16 @@ def extend(
 ) -> Appended:
     """Give `stored` the next positions after `size` and fold their leaves into the frontier."""
     frontier = merkle.Frontier.from_bytes(frontier_bytes) if frontier_bytes else merkle.Frontier()
+    streams: dict[object, tuple[UUID, bytes]] = {}  # a course's stream id, converted once
     rows = []
-    for offset, (event_id, s) in enumerate(zip(ids, stored, strict=True)):
-        position = size + offset + 1
-        originator_id = s.originator_id if isinstance(s.originator_id, UUID) else UUID(s.originator_id)
+    for position, event_id, s in zip(range(size + 1, size + len(stored) + 1), ids, stored, strict=True):
+        stream = streams.get(s.originator_id)
+        if stream is None:
+            oid = s.originator_id if isinstance(s.originator_id, UUID) else UUID(s.originator_id)
+            stream = streams[s.originator_id] = (oid, oid.bytes)
         leaf = merkle.leaf_hash(
-            leaf_data(position, event_id, originator_id, s.originator_version, s.topic, s.state)
+            _leaf_data(position, event_id.bytes, stream[1], s.originator_version, s.topic.encode(), s.state)
         )
         frontier.append(leaf)
-        rows.append((position, event_id, originator_id, s.originator_version, leaf))
+        rows.append((position, event_id, stream[0], s.originator_version, leaf))
     return Appended(rows, size + len(stored), frontier.to_bytes())

@@ -90,7 +90,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 "DELETE FROM material_keys WHERE course = %s AND student = %s AND purpose = %s",
                 kwargs["erase"],
             )
-        return [row[0] for row in appended.rows]
+        return None  # positions are known to the caller, which asked for first_position
 
     def _rows(self, where: str, params: Sequence[Any]) -> list[LogRow]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

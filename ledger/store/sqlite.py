@@ -114,7 +114,7 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             "DELETE FROM material_keys WHERE course = ? AND student = ? AND purpose = ?",
             kwargs.get("erase", ()),
         )
-        return [row[0] for row in appended.rows]
+        return None  # positions are known to the caller, which asked for first_position
 
     def select_course(self, originator_id: UUID) -> list[LogRow]:
         """Every event of one course stream, in order."""

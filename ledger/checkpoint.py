@@ -1,0 +1,392 @@
+"""Checkpoints and receipts an auditor keeps (SPEC §6).
+
+A checkpoint names a ledger, a log size and the Merkle root at that size, in the
+text format of a C2SP tlog checkpoint, optionally signed as a C2SP signed note
+with Ed25519. A receipt is an inclusion proof for one event that, checked
+against a checkpoint, shows the event is in the log without revealing others.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from ledger.merkle import HASH_SIZE, verify_inclusion
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
+__all__ = [
+    "Checkpoint",
+    "NoteSignature",
+    "Receipt",
+    "check_receipt",
+    "generate_keypair",
+    "sign",
+    "verify_signature",
+]
+
+# C2SP signed note: a signature line starts with an em dash and a space.
+SIGNATURE_PREFIX = "\u2014 "
+# C2SP signed note: the signature type byte of Ed25519, hashed into the key id.
+_ED25519_TYPE = b"\x01"
+_KEY_ID_SIZE = 4
+_ED25519_SIGNATURE_SIZE = 64
+# Decimal without sign, separators or leading zeros, so each size has one spelling.
+_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+# Note text may hold no control character but the newline (C2SP signed note).
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+_MAX_SIZE = 2**64 - 1
+
+
+def _b64decode(text: str, what: str) -> bytes:
+    """Decode canonical standard base64; ValueError naming what otherwise."""
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (UnicodeEncodeError, binascii.Error):
+        raise ValueError(f"{what} is not base64: {text!r}") from None
+    # Re-encoding must give the same text: one spelling per value, as signed.
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise ValueError(f"{what} is not canonical base64: {text!r}")
+    return raw
+
+
+def _b64encode(raw: bytes) -> str:
+    """Encode standard base64 with padding."""
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _check_key_name(name: str) -> None:
+    """Raise ValueError unless name is a valid signed-note key name."""
+    if not name or any(c.isspace() or c == "+" for c in name) or _CONTROL.search(name):
+        raise ValueError(f"key name must be non-empty without spaces or '+': {name!r}")
+
+
+@dataclass(frozen=True)
+class NoteSignature:
+    """One signature line: key name, 4-byte key id and signature bytes."""
+
+    name: str
+    key_id: bytes
+    signature: bytes
+
+    def __post_init__(self) -> None:
+        """Validate the fields."""
+        _check_key_name(self.name)
+        if len(self.key_id) != _KEY_ID_SIZE:
+            raise ValueError(f"key id must be {_KEY_ID_SIZE} bytes")
+        if not self.signature:
+            raise ValueError("signature is empty")
+
+    def to_line(self) -> str:
+        """Return the line '— <name> <base64(key id || signature)>' without newline."""
+        return f"{SIGNATURE_PREFIX}{self.name} {_b64encode(self.key_id + self.signature)}"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Which ledger, how many events, and the Merkle root over them."""
+
+    origin: str
+    size: int
+    root: bytes
+    signatures: tuple[NoteSignature, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        """Validate the fields."""
+        if not isinstance(self.origin, str):
+            raise TypeError("checkpoint origin must be a string")
+        if not self.origin:
+            raise ValueError("checkpoint origin is empty")
+        if "\n" in self.origin or _CONTROL.search(self.origin):
+            raise ValueError(f"checkpoint origin has a control character: {self.origin!r}")
+        if isinstance(self.size, bool) or not isinstance(self.size, int):
+            raise TypeError("checkpoint size must be an integer")
+        if not 0 <= self.size <= _MAX_SIZE:
+            raise ValueError(f"checkpoint size {self.size} is outside 0..2^64-1")
+        if not isinstance(self.root, bytes):
+            raise TypeError("checkpoint root must be bytes")
+        if len(self.root) != HASH_SIZE:
+            raise ValueError(f"checkpoint root must be {HASH_SIZE} bytes")
+        object.__setattr__(self, "signatures", tuple(self.signatures))
+
+    def body(self) -> str:
+        """Return the signed text: origin, size and base64 root, one per line."""
+        return f"{self.origin}\n{self.size}\n{_b64encode(self.root)}\n"
+
+    def to_text(self) -> str:
+        """Return the body, then a blank line and the signature lines if any."""
+        if not self.signatures:
+            return self.body()
+        lines = "".join(s.to_line() + "\n" for s in self.signatures)
+        return f"{self.body()}\n{lines}"
+
+    @classmethod
+    def parse(cls, text: str) -> Checkpoint:
+        """Parse to_text output (signed or not); ValueError on malformed text."""
+        # Forgive what copying through editors and mail does to a kept file:
+        # CRLF line ends and a lost final newline. Neither changes what is signed.
+        text = text.replace("\r\n", "\n")
+        if not text.strip():
+            raise ValueError("checkpoint text is empty")
+        if not text.endswith("\n"):
+            text += "\n"
+        bad = _CONTROL.search(text)
+        if bad:
+            line_no = text.count("\n", 0, bad.start()) + 1
+            raise ValueError(f"checkpoint line {line_no} has a control character")
+        body, blank, rest = text.partition("\n\n")
+        lines = body.split("\n") if blank else text[:-1].split("\n")
+        if len(lines) < 3:
+            raise ValueError(
+                f"checkpoint has {len(lines)} line(s); expected origin, size and root hash"
+            )
+        if len(lines) > 3:
+            raise ValueError(
+                f"checkpoint line 4 is {lines[3]!r}; expected a blank line before signatures"
+            )
+        origin, size_text, root_text = lines
+        if not origin:
+            raise ValueError("checkpoint line 1 (origin) is empty")
+        if not _DECIMAL.fullmatch(size_text):
+            raise ValueError(f"checkpoint line 2 (size) is not a decimal number: {size_text!r}")
+        size = int(size_text)
+        if size > _MAX_SIZE:
+            raise ValueError(f"checkpoint line 2 (size) is too large: {size_text}")
+        root = _b64decode(root_text, "checkpoint line 3 (root hash)")
+        if len(root) != HASH_SIZE:
+            raise ValueError(f"checkpoint line 3 (root hash) is {len(root)} bytes, not 32")
+        signatures = []
+        for n, line in enumerate(rest[:-1].split("\n") if rest else [], start=5):
+            signatures.append(_parse_signature_line(line, n))
+        return cls(origin, size, root, tuple(signatures))
+
+
+def _parse_signature_line(line: str, line_no: int) -> NoteSignature:
+    """Parse one '— <name> <base64>' line; ValueError naming line_no otherwise."""
+    where = f"checkpoint line {line_no}"
+    parts = line.removeprefix(SIGNATURE_PREFIX).split(" ")
+    if not line.startswith(SIGNATURE_PREFIX) or len(parts) != 2:
+        raise ValueError(f"{where} is not a signature line '— <key name> <base64>': {line!r}")
+    name, blob_text = parts
+    try:
+        _check_key_name(name)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+    blob = _b64decode(blob_text, f"{where} (signature)")
+    if len(blob) <= _KEY_ID_SIZE:
+        raise ValueError(f"{where} (signature) is too short for a key id and a signature")
+    return NoteSignature(name, blob[:_KEY_ID_SIZE], blob[_KEY_ID_SIZE:])
+
+
+def _key_id(name: str, public_raw: bytes) -> bytes:
+    """Return the C2SP signed-note key id of an Ed25519 key under a name."""
+    return hashlib.sha256(name.encode() + b"\n" + _ED25519_TYPE + public_raw).digest()[
+        :_KEY_ID_SIZE
+    ]
+
+
+def _raw_public(key: Ed25519PublicKey) -> bytes:
+    """Return the 32 raw bytes of an Ed25519 public key."""
+    from cryptography.hazmat.primitives import serialization
+
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _load_private(pem: bytes) -> Ed25519PrivateKey:
+    """Load an unencrypted Ed25519 private key from PEM; ValueError otherwise."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ValueError("not an unencrypted PEM private key") from None
+    if isinstance(key, Ed25519PrivateKey):
+        return key
+    # A wrong kind of key is a bad value of the PEM input, hence ValueError.
+    raise ValueError("the private key is not an Ed25519 key")
+
+
+def _load_public(pem: bytes) -> Ed25519PublicKey:
+    """Load an Ed25519 public key from PEM; ValueError otherwise."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ValueError("not a PEM public key") from None
+    if isinstance(key, Ed25519PublicKey):
+        return key
+    raise ValueError("the public key is not an Ed25519 key")
+
+
+def generate_keypair() -> tuple[bytes, bytes]:
+    """Return a new Ed25519 key pair as (PEM private key, PEM public key)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private_pem, public_pem
+
+
+def sign(cp: Checkpoint, private_key_pem: bytes, name: str) -> str:
+    """Return cp as a signed note with an Ed25519 signature by the key under name added."""
+    _check_key_name(name)
+    key = _load_private(private_key_pem)
+    key_id = _key_id(name, _raw_public(key.public_key()))
+    new = NoteSignature(name, key_id, key.sign(cp.body().encode()))
+    # Re-signing with the same key replaces its line rather than piling up.
+    kept = tuple(s for s in cp.signatures if (s.name, s.key_id) != (name, key_id))
+    return replace(cp, signatures=(*kept, new)).to_text()
+
+
+def verify_signature(text: str, public_key_pem: bytes) -> bool:
+    """Tell whether the checkpoint text carries a valid signature by the key."""
+    from cryptography.exceptions import InvalidSignature
+
+    cp = Checkpoint.parse(text)
+    key = _load_public(public_key_pem)
+    raw = _raw_public(key)
+    message = cp.body().encode()
+    for s in cp.signatures:
+        # The key id binds the key name too, so only lines naming this key count.
+        if s.key_id != _key_id(s.name, raw) or len(s.signature) != _ED25519_SIGNATURE_SIZE:
+            continue
+        try:
+            key.verify(s.signature, message)
+        except InvalidSignature:
+            continue
+        return True
+    return False
+
+
+_RECEIPT_FIELDS = ("origin", "size", "index", "position", "event_id", "leaf", "proof")
+_RECEIPT_TYPES: dict[str, type] = {
+    "origin": str,
+    "size": int,
+    "index": int,
+    "position": int,
+    "event_id": str,
+    "leaf": bytes,
+}
+_RECEIPT_JSON_TYPES: dict[str, type] = {**_RECEIPT_TYPES, "leaf": str, "proof": list}
+_JSON_NAMES: dict[type, str] = {str: "string", int: "integer", list: "array"}
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """An inclusion proof for one event's leaf hash in the log of a given size."""
+
+    origin: str
+    size: int
+    index: int  # 0-based leaf index in the Merkle log
+    position: int  # 1-based position of the event in the store
+    event_id: str
+    leaf: bytes
+    proof: Sequence[bytes]
+
+    def __post_init__(self) -> None:
+        """Validate the fields and freeze the proof as a tuple."""
+        for name, kind in _RECEIPT_TYPES.items():
+            value = getattr(self, name)
+            # bool passes isinstance(int) but is never a count or a position.
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise TypeError(f"receipt {name} must be {kind.__name__}")
+        if not self.origin or not self.event_id:
+            raise ValueError("receipt origin and event_id must not be empty")
+        if not 0 <= self.index < self.size:
+            raise ValueError(f"receipt index {self.index} is outside 0..{self.size - 1}")
+        if self.position < 1:
+            raise ValueError(f"receipt position {self.position} is not positive")
+        if len(self.leaf) != HASH_SIZE:
+            raise ValueError(f"receipt leaf hash must be {HASH_SIZE} bytes")
+        proof = tuple(self.proof)
+        if not all(isinstance(p, bytes) and len(p) == HASH_SIZE for p in proof):
+            raise ValueError(f"every receipt proof hash must be {HASH_SIZE} bytes")
+        object.__setattr__(self, "proof", proof)
+
+    def to_json(self) -> str:
+        """Return the receipt as indented JSON, hashes in base64."""
+        data: dict[str, Any] = {k: getattr(self, k) for k in _RECEIPT_FIELDS}
+        data["leaf"] = _b64encode(self.leaf)
+        data["proof"] = [_b64encode(p) for p in self.proof]
+        return json.dumps(data, indent=2) + "\n"
+
+    @classmethod
+    def parse_json(cls, text: str) -> Receipt:
+        """Parse to_json output; ValueError naming what is wrong."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"receipt is not JSON: {e}") from None
+        # Exact JSON types: a JSON true is not a size, whatever Python's bool says.
+        if type(data) is not dict:
+            raise ValueError("receipt is not a JSON object")
+        missing = [k for k in _RECEIPT_FIELDS if k not in data]
+        unknown = sorted(k for k in data if k not in _RECEIPT_FIELDS)
+        if missing:
+            raise ValueError(f"receipt lacks field(s): {', '.join(missing)}")
+        if unknown:
+            raise ValueError(f"receipt has unknown field(s): {', '.join(unknown)}")
+        for name, kind in _RECEIPT_JSON_TYPES.items():
+            if type(data[name]) is not kind:
+                raise ValueError(f"receipt {name} is not a JSON {_JSON_NAMES[kind]}")
+        leaf, proof = data["leaf"], data["proof"]
+        if not all(type(p) is str for p in proof):
+            raise ValueError("receipt proof is not a list of base64 strings")
+        return cls(
+            origin=data["origin"],
+            size=data["size"],
+            index=data["index"],
+            position=data["position"],
+            event_id=data["event_id"],
+            leaf=_b64decode(leaf, "receipt leaf"),
+            proof=[_b64decode(p, f"receipt proof[{i}]") for i, p in enumerate(proof)],
+        )
+
+
+def check_receipt(receipt: Receipt, checkpoint: Checkpoint) -> None:
+    """Raise ValueError naming the failure unless receipt proves inclusion under checkpoint."""
+    if receipt.origin != checkpoint.origin:
+        raise ValueError(
+            f"receipt is for ledger {receipt.origin!r}, the checkpoint for {checkpoint.origin!r}"
+        )
+    if receipt.size > checkpoint.size:
+        raise ValueError(
+            f"receipt is for a log of {receipt.size} events, "
+            f"beyond the checkpoint's {checkpoint.size}"
+        )
+    if receipt.size < checkpoint.size:
+        # A proof is tied to one tree size; an older receipt cannot reach a newer root.
+        raise ValueError(
+            f"receipt is for a log of {receipt.size} events, the checkpoint of "
+            f"{checkpoint.size}; get a receipt at the checkpoint's size"
+        )
+    if not verify_inclusion(
+        receipt.leaf, receipt.index, receipt.size, receipt.proof, checkpoint.root
+    ):
+        raise ValueError(
+            f"the inclusion proof for position {receipt.position} "
+            f"(event {receipt.event_id}) does not lead to the checkpoint's root hash"
+        )
