@@ -114,9 +114,9 @@ def main(ctx: click.Context, store: str, course: str | None, actor: str | None) 
 
 
 def _register() -> None:
-    from cli import appending, reading
+    from cli import appending, integrity, reading
 
-    for module in (appending, reading):
+    for module in (appending, reading, integrity):
         for command in module.COMMANDS:
             main.add_command(command)
 

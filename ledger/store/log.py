@@ -57,7 +57,7 @@ class LogRow:
     originator_id: UUID
     version: int
     topic: str
-    state: bytes
+    state: bytes | None  # None when the event row is missing
     leaf: bytes
 
 

@@ -134,6 +134,13 @@ class LedgerRecorder(PostgresApplicationRecorder):
             curs.execute("SELECT student, purpose, key FROM material_keys WHERE course = %s", (course,))
             return {(r["student"], r["purpose"]): bytes(r["key"]) for r in curs.fetchall()}
 
+    def count_events(self) -> int:
+        """How many events the events table holds (the log should hold as many)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(SQL("SELECT count(*) AS n FROM {}").format(Identifier(self.events_table_name)))
+            row = curs.fetchone()
+            return int(row["n"]) if row else 0
+
     def select_courses(self) -> list[bytes]:
         """The stored states of every CourseOpened, in order."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -67,6 +67,15 @@ class Datastore(SQLiteDatastore):
         self.pool = DurablePool(db_name=db_name, lock_timeout=kwargs.get("lock_timeout"))
 
 
+def _bytes(value: object) -> bytes | None:
+    """A stored value as bytes, whatever type someone gave it behind our back."""
+    if value is None or isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    return str(value).encode()
+
+
 def _row(r: sqlite3.Row) -> LogRow:
     return LogRow(
         position=r[0],
@@ -74,8 +83,8 @@ def _row(r: sqlite3.Row) -> LogRow:
         originator_id=UUID(r[2]),
         version=r[3],
         topic=r[4],
-        state=r[5],
-        leaf=r[6],
+        state=_bytes(r[5]),  # type: ignore[arg-type]
+        leaf=_bytes(r[6]),  # type: ignore[arg-type]
     )
 
 
@@ -147,6 +156,12 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT student, purpose, key FROM material_keys WHERE course = ?", (course,))
             return {(r[0], r[1]): r[2] for r in c.fetchall()}
+
+    def count_events(self) -> int:
+        """How many events the events table holds (the log should hold as many)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT count(*) FROM stored_events")
+            return int(c.fetchone()[0])
 
     def select_courses(self) -> list[bytes]:
         """The stored states of every CourseOpened, in order."""

@@ -1,0 +1,50 @@
+# subledger — the two commands from the README:
+#   make demo   import the sample course into demo.sqlite and print its status
+#   make test   run the test suite (SQLite always; PostgreSQL when
+#               SUBLEDGER_TEST_POSTGRES is set — .ci/run sets it up)
+# The virtualenv is created on first use and refreshed when pyproject.toml changes.
+
+VENV ?= .venv
+PY = $(VENV)/bin/python
+PYTHON ?= python3
+STAMP = $(VENV)/.subledger-installed
+PYTEST_ARGS ?=
+DEMO_STORE = demo.sqlite
+
+export PIP_DISABLE_PIP_VERSION_CHECK = 1
+export PIP_NO_INPUT = 1
+
+.PHONY: all venv test demo bench lint clean distclean
+
+all: test
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || { echo "make: creating virtualenv $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "make: installing subledger[test] into $(VENV)"
+	@$(PY) -m pip install -q -e ".[test]"
+	@touch $@
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	@rm -f $(DEMO_STORE) $(DEMO_STORE)-wal $(DEMO_STORE)-shm
+	$(VENV)/bin/subledger --store $(DEMO_STORE) import samples/idl-2025.jsonl
+	$(VENV)/bin/subledger --store $(DEMO_STORE) status
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+# ruff is not a runtime or test dependency; install it into the venv on first use.
+lint: $(STAMP)
+	@$(PY) -m ruff --version >/dev/null 2>&1 || $(PY) -m pip install -q ruff
+	$(PY) -m ruff check ledger projections cli tests bench
+
+clean:
+	rm -f $(DEMO_STORE) $(DEMO_STORE)-wal $(DEMO_STORE)-shm
+	rm -rf .pytest_cache .ruff_cache build
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,157 @@
+"""Commands for auditors: checkpoints, verification, receipts."""
+
+from __future__ import annotations
+
+import sys
+from typing import IO, Any
+
+import click
+
+from cli.main import Session
+
+
+def _read(file: IO[str], what: str) -> str:
+    try:
+        return file.read()
+    except UnicodeDecodeError:
+        raise click.BadParameter(f"the {what} is not text") from None
+
+
+@click.command("digest")
+@click.option("--key", "key_file", type=click.File("rb"), help="Sign with this Ed25519 private key (PEM).")
+@click.option("--key-name", default="subledger", show_default=True, help="Name of the signer in the signature line.")
+@click.pass_obj
+def digest(session: Session, key_file: IO[bytes] | None, key_name: str) -> None:
+    """Print a checkpoint of the ledger: origin, size and Merkle root.
+
+    Keep it: `verify CHECKPOINT` later proves the ledger still extends it.
+
+    \b
+    Example:
+      subledger digest > checkpoint-2025-07-01.txt
+      subledger digest --key auditor.key > signed-checkpoint.txt
+    """
+    from ledger import checkpoint as cp
+    from ledger import integrity
+
+    point = integrity.checkpoint(session.ledger())
+    if key_file is None:
+        click.echo(point.to_text(), nl=False)
+        return
+    try:
+        click.echo(cp.sign(point, key_file.read(), key_name), nl=False)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--key") from None
+
+
+@click.command("verify")
+@click.argument("checkpoint_file", metavar="[CHECKPOINT]", type=click.File("r"), required=False)
+@click.option("--trust", "trust_file", type=click.File("rb"), help="Require the checkpoint to be signed by this public key (PEM).")
+@click.pass_obj
+def verify(session: Session, checkpoint_file: IO[str] | None, trust_file: IO[bytes] | None) -> None:
+    """Recompute every leaf and the root; prove the log extends CHECKPOINT.
+
+    Exit 0 when everything holds; exit 1 naming the first bad position when
+    an event was changed, deleted, inserted or reordered.
+
+    \b
+    Example:
+      subledger verify checkpoint-2025-07-01.txt
+      subledger verify signed-checkpoint.txt --trust auditor.pub
+    """
+    from ledger import checkpoint as cp
+    from ledger import integrity
+
+    trusted = None
+    if checkpoint_file is not None:
+        text = _read(checkpoint_file, "checkpoint")
+        try:
+            trusted = cp.Checkpoint.parse(text)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="CHECKPOINT") from None
+        if trust_file is not None and not cp.verify_signature(text, trust_file.read()):
+            click.echo("verification failed: the checkpoint is not signed by the trusted key", err=True)
+            sys.exit(1)
+    elif trust_file is not None:
+        raise click.UsageError("--trust needs a CHECKPOINT to check")
+    verdict = integrity.verify(session.ledger(), trusted)
+    if not verdict.ok:
+        where = f" (first bad position: {verdict.bad_position})" if verdict.bad_position else ""
+        click.echo(f"verification failed: {verdict.problem}{where}", err=True)
+        sys.exit(1)
+    against = f"; extends the checkpoint of {trusted.size} events" if trusted else ""
+    click.echo(f"verified {verdict.size} events of {verdict.origin}{against}")
+
+
+@click.command("receipt")
+@click.argument("event_id")
+@click.option("--size", type=click.IntRange(min=1), help="Prove inclusion in the log as it was at this size (default: now).")
+@click.option("-o", "--output", type=click.File("w"), default="-", help="Write to FILE instead of stdout.")
+@click.pass_obj
+def receipt(session: Session, event_id: str, size: int | None, output: IO[str]) -> None:
+    """Print an inclusion proof that one event is in the ledger.
+
+    Checked offline with `verify-receipt` against a checkpoint of the same
+    size; it reveals no other event.
+
+    \b
+    Example:
+      subledger receipt 0b6c3f0e-8a1d-4c52-9d3e-7f1a2b3c4d5e -o receipt.json
+    """
+    from uuid import UUID
+
+    from ledger import integrity
+
+    try:
+        target = UUID(event_id)
+    except ValueError:
+        raise click.BadParameter(f"{event_id!r} is not an event id (a UUID)") from None
+    output.write(integrity.receipt(session.ledger(), target, size).to_json())
+
+
+@click.command("verify-receipt")
+@click.argument("receipt_file", metavar="RECEIPT", type=click.File("r"))
+@click.argument("checkpoint_file", metavar="CHECKPOINT", type=click.File("r"))
+def verify_receipt(receipt_file: IO[str], checkpoint_file: IO[str]) -> None:
+    """Check a receipt against a checkpoint, offline, without the store.
+
+    \b
+    Example:
+      subledger verify-receipt receipt.json checkpoint.txt
+    """
+    from ledger import checkpoint as cp
+
+    try:
+        held = cp.Receipt.parse_json(_read(receipt_file, "receipt"))
+        point = cp.Checkpoint.parse(_read(checkpoint_file, "checkpoint"))
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    try:
+        cp.check_receipt(held, point)
+    except ValueError as error:
+        click.echo(f"verification failed: {error}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"event {held.event_id} is at position {held.position} of {point.origin} ({point.size} events)"
+    )
+
+
+@click.command("keygen")
+@click.argument("private_file", metavar="PRIVATE", type=click.File("wb", lazy=True))
+@click.argument("public_file", metavar="PUBLIC", type=click.File("wb", lazy=True))
+def keygen(private_file: IO[bytes], public_file: IO[bytes]) -> None:
+    """Make an Ed25519 key pair for signing checkpoints (PEM files).
+
+    \b
+    Example:
+      subledger keygen auditor.key auditor.pub
+    """
+    from ledger import checkpoint as cp
+
+    private, public = cp.generate_keypair()
+    private_file.write(private)
+    public_file.write(public)
+    click.echo("wrote the private key (keep it secret) and the public key (share it)")
+
+
+COMMANDS: list[Any] = [digest, verify, receipt, verify_receipt, keygen]

@@ -1,0 +1,176 @@
+"""Proof that the ledger was only ever appended to (SPEC §6).
+
+`verify` trusts nothing the store says about itself: it recomputes every leaf
+from the stored bytes, checks the positions run 1, 2, 3 … without gaps, that no
+event sits outside the log, that the recomputed root is the one the store
+recorded, and — given an auditor's checkpoint — that a consistency proof
+(RFC 9162 §2.1.4) leads from the checkpoint's root to today's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from hashlib import sha256
+from typing import Any
+
+from ledger import merkle
+from ledger.checkpoint import Checkpoint, Receipt
+from ledger.errors import LedgerError
+from ledger.store.log import LEAF_FORMAT, LogRow, _leaf_data
+
+ORIGIN_PREFIX = "subledger/"
+PAGE = 20_000
+
+
+class NotInLog(LedgerError):
+    """A receipt was asked for an event the log does not hold."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What `verify` found: the log it checked, and the first problem if any."""
+
+    origin: str
+    size: int
+    root: bytes
+    bad_position: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether every check passed."""
+        return not self.problem
+
+
+def origin_of(first_event_id: Any) -> str:
+    """The name of a ledger: fixed by its first event, so no two ledgers share it."""
+    return f"{ORIGIN_PREFIX}{first_event_id}" if first_event_id else f"{ORIGIN_PREFIX}empty"
+
+
+def checkpoint(ledger: Any) -> Checkpoint:
+    """The ledger's checkpoint as the store records it (size and root from the head)."""
+    size, frontier = ledger.head()
+    root = merkle.Frontier.from_bytes(frontier).root() if frontier else merkle.EMPTY_ROOT
+    first = ledger.recorder.select_log(0, 1)
+    return Checkpoint(origin_of(first[0].event_id if first else None), size, root)
+
+
+def _rows(ledger: Any) -> Iterator[LogRow]:
+    after = 0
+    while True:
+        rows = ledger.recorder.select_log(after, PAGE)
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].position
+
+
+def recompute_leaf(row: LogRow) -> bytes:
+    """The leaf hash of a log row, from the bytes stored for its event."""
+    return merkle.leaf_hash(
+        _leaf_data(
+            row.position,
+            row.event_id.bytes,
+            row.originator_id.bytes,
+            row.version,
+            row.topic.encode(),
+            row.state,
+        )
+    )
+
+
+def verify(ledger: Any, trusted: Checkpoint | None = None) -> Verdict:
+    """Check the whole log; name the first bad position if there is one."""
+    leaves: list[bytes] = []
+    origin = origin_of(None)
+    problem, bad = "", None
+    for row in _rows(ledger):
+        expected = len(leaves) + 1
+        if row.position != expected:
+            problem, bad = f"position {expected} is missing from the log", expected
+            break
+        if expected == 1:
+            origin = origin_of(row.event_id)
+        if row.state is None:
+            problem, bad = f"the event at position {expected} is missing", expected
+            break
+        leaf = recompute_leaf(row)
+        if leaf != row.leaf:
+            problem, bad = f"the event at position {expected} was altered", expected
+            break
+        leaves.append(leaf)
+    root = merkle.root(leaves)
+    size = len(leaves)
+    if not problem:
+        problem, bad = _check_head(ledger, size, root)
+    if not problem:
+        stray = ledger.recorder.count_events() - size
+        if stray:
+            problem, bad = f"{stray} event(s) in the store are not in the log", size + 1
+    if not problem and trusted is not None:
+        problem, bad = _check_extends(trusted, origin, leaves, root)
+    return Verdict(origin, size, root, bad, problem)
+
+
+def _check_head(ledger: Any, size: int, root: bytes) -> tuple[str, int | None]:
+    head_size, frontier = ledger.head()
+    if head_size != size:
+        return f"the store claims {head_size} events but the log holds {size}", min(head_size, size) + 1
+    recorded = merkle.Frontier.from_bytes(frontier).root() if frontier else merkle.EMPTY_ROOT
+    if recorded != root:
+        return "the root recorded in the store does not match the events", None
+    return "", None
+
+
+def _check_extends(
+    trusted: Checkpoint, origin: str, leaves: list[bytes], root: bytes
+) -> tuple[str, int | None]:
+    if trusted.origin != origin:
+        return f"the checkpoint is of ledger {trusted.origin}, this is {origin}", None
+    if trusted.size > len(leaves):
+        return (
+            f"the log holds {len(leaves)} events, fewer than the checkpoint's {trusted.size}",
+            len(leaves) + 1,
+        )
+    proof = merkle.consistency_proof(leaves, trusted.size, len(leaves))
+    if not merkle.verify_consistency(trusted.size, len(leaves), trusted.root, root, proof):
+        return (
+            f"the log does not extend the checkpoint of {trusted.size} events: "
+            "an event at or before that size was changed",
+            None,  # a checkpoint holds only a root: it cannot say which leaf changed
+        )
+    return "", None
+
+
+def receipt(ledger: Any, event_id: Any, size: int | None = None) -> Receipt:
+    """An inclusion proof of one event in the log of `size` events (default: all)."""
+    row = ledger.recorder.select_by_id(event_id)
+    if row is None:
+        raise NotInLog(f"no event {event_id} in the log")
+    leaves = [r.leaf for r in _rows(ledger)]
+    size = len(leaves) if size is None else size
+    if not row.position <= size <= len(leaves):
+        raise NotInLog(f"event {event_id} is at position {row.position}, outside a log of {size}")
+    first = ledger.recorder.select_log(0, 1)[0]
+    return Receipt(
+        origin=origin_of(first.event_id),
+        size=size,
+        index=row.position - 1,
+        position=row.position,
+        event_id=str(event_id),
+        leaf=row.leaf,
+        proof=merkle.inclusion_proof(leaves, row.position - 1, size),
+    )
+
+
+def baseline_hash(ledger: Any) -> int:
+    """Read every stored row and hash it once: the floor `verify` is measured against."""
+    count = 0
+    for row in _rows(ledger):
+        sha256(row.state).digest()
+        count += 1
+    return count
+
+
+__all__ = ["LEAF_FORMAT", "Verdict", "baseline_hash", "checkpoint", "receipt", "verify"]
