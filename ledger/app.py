@@ -310,7 +310,7 @@ class Ledger(Application[UUID]):
             course_keys = keys_of[event.course]
             keys = {p: k for (s, p), k in course_keys.items() if s == event.student}
             opened = vault.open_application(event, record.id, keys, keep_sealed=True)
-            shown = {p: base64.b64encode(k).decode() for p, k in keys.items()}
+            shown = {p: base64.b64encode(k).decode() for p, k in sorted(keys.items())}
             yield wire.encode_line(record, shown, opened)
 
     def readable(self, course: str, record: Recorded) -> Recorded:

@@ -23,6 +23,7 @@ from ledger.store import log
 from ledger.store.log import LogRow
 
 APPEND_ONLY = "subledger_refuse_rewrite"
+SCHEMA_LOCK = 0x5B1ED6E2  # advisory lock id held while one process creates the schema
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ledger_log ("
@@ -65,11 +66,37 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
         ).format(table=Identifier(self.events_table_name))
 
-    def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        # eventsourcing holds the EXCLUSIVE lock on the events table here.
+    def create_table(self) -> None:
+        """Create the schema once; every later start only checks that it is there.
+
+        Concurrent starts that all ran CREATE … IF NOT EXISTS deadlock in the
+        catalogue, and a read-only auditor may not create anything at all.
+        """
+        with self.datastore.get_connection() as conn:
+            row = conn.execute("SELECT to_regclass('ledger_head') IS NOT NULL AS ready").fetchone()
+        if row and row["ready"]:
+            self.datastore.register_type_adapters()
+            return
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            try:
+                super().create_table()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """Insert events, their log rows, the head and the keys in one transaction.
+
+        eventsourcing's own pipelined insert commits even when code run after its
+        insert raises (it re-raises after the transaction block), which would
+        leave events outside the log; here any failure rolls everything back.
+        """
+        with self.datastore.transaction(commit=True) as curs:
+            self._insert_stored_events(curs, stored_events)  # takes the EXCLUSIVE lock
+            self._append_log(curs, stored_events, **kwargs)
+        return None
+
+    def _append_log(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         curs.execute("SELECT size, frontier FROM ledger_head WHERE id = 1")
         head = curs.fetchone()
         size, frontier = (head["size"], head["frontier"]) if head else (0, None)
@@ -90,7 +117,6 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 "DELETE FROM material_keys WHERE course = %s AND student = %s AND purpose = %s",
                 kwargs["erase"],
             )
-        return None  # positions are known to the caller, which asked for first_position
 
     def _rows(self, where: str, params: Sequence[Any]) -> list[LogRow]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
