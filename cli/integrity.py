@@ -154,4 +154,23 @@ def keygen(private_file: IO[bytes], public_file: IO[bytes]) -> None:
     click.echo("wrote the private key (keep it secret) and the public key (share it)")
 
 
-COMMANDS: list[Any] = [digest, verify, receipt, verify_receipt, keygen]
+@click.command("postgres-roles")
+@click.argument("writer")
+@click.argument("auditor")
+def postgres_roles(writer: str, auditor: str) -> None:
+    """Print the SQL that gives a writer role and a read-only auditor role their rights.
+
+    Run it with psql as the owner of the schema, after the schema exists (any
+    subledger command run as the owner creates it). The writer appends but
+    cannot alter; the auditor reads, exports and verifies.
+
+    \b
+    Example:
+      subledger postgres-roles staff auditor | psql "$OWNER_URL"
+    """
+    from ledger.store.roles import roles_sql
+
+    click.echo(roles_sql(writer, auditor), nl=False)
+
+
+COMMANDS: list[Any] = [digest, verify, receipt, verify_receipt, keygen, postgres_roles]

@@ -19,7 +19,7 @@ from uuid import UUID
 
 import msgspec
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
+from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError, StoredEvent
 
 from ledger import clock, rules, vault, wire
 from ledger.bulk import paused_gc
@@ -102,7 +102,7 @@ class Ledger(Application[UUID]):
         except LedgerError:
             raise
         except Exception as error:  # the driver's own words, in one line
-            raise StoreError(f"cannot open store {store!r}: {error}") from None
+            raise StoreError(f"cannot open store {store!r}: {_first_line(error)}") from None
         self.store = store
 
     # -- writing -------------------------------------------------------------
@@ -149,6 +149,8 @@ class Ledger(Application[UUID]):
                 self._write(batch)
             except IntegrityError:
                 continue  # another writer came first: decide again on fresh state
+            except PersistenceError as error:
+                raise StoreError(f"the store refused the write: {_first_line(error)}") from None
             return Imported([r for r, _ in batch.new], batch.skipped)
         raise StoreError(f"gave up after {MAX_ATTEMPTS} write conflicts; try again")
 
@@ -320,6 +322,10 @@ class Ledger(Application[UUID]):
             return record
         opened = vault.open_application(event, record.id, self.material_keys(course, event.student))
         return msgspec.structs.replace(record, event=opened)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _bad(number: int, refused: Refused) -> BadLine:

@@ -1,0 +1,29 @@
+"""PostgreSQL roles for a shared ledger: a writer that cannot alter, an auditor that only reads."""
+
+from __future__ import annotations
+
+
+def roles_sql(writer: str, auditor: str, events_table: str = "subledger_events") -> str:
+    """SQL, to run as the owner of the schema, that sets up a writer and an auditor role.
+
+    The writer may append but not alter: the append-only triggers refuse UPDATE,
+    DELETE and TRUNCATE of the events and the log, and only the owner may
+    disable triggers. It holds UPDATE on the events table only because
+    PostgreSQL requires UPDATE, DELETE or TRUNCATE privilege for the EXCLUSIVE
+    lock that eventsourcing takes to give positions in commit order. The
+    auditor may read, export and verify, and nothing else.
+    """
+    w, a = (f'"{name}"' for name in (writer, auditor))
+    return "\n".join(
+        (
+            f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {w}, {a};",
+            f"GRANT USAGE ON SCHEMA public TO {w}, {a};",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {a};",
+            f"GRANT SELECT, INSERT ON {events_table}, ledger_log TO {w};",
+            f"GRANT UPDATE ON {events_table} TO {w};  -- for LOCK ... IN EXCLUSIVE MODE only",
+            f"GRANT SELECT, INSERT, UPDATE ON ledger_head TO {w};",
+            f"GRANT SELECT, INSERT, DELETE ON material_keys TO {w};",
+            f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {w};",
+            "",
+        )
+    )

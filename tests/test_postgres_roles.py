@@ -1,0 +1,73 @@
+"""On the real server: the writer appends but cannot alter; the auditor reads and verifies only."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+from ledger import events as ev
+from ledger import integrity
+from ledger.app import Ledger
+from ledger.errors import StoreError
+from ledger.store.roles import roles_sql
+from tests.contract_helpers import COURSE, T0, accepted, applications, course_opened
+
+pytestmark = pytest.mark.postgres
+
+
+def _as(url: str, user: str, password: str) -> str:
+    parts = urlsplit(url)
+    netloc = f"{user}:{password}@{parts.hostname}:{parts.port or 5432}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+@pytest.fixture
+def roles(fresh_postgres_url: str) -> Iterator[tuple[str, str]]:
+    """A store made by its owner, and URLs of a fresh writer and a fresh auditor role."""
+    Ledger(fresh_postgres_url).append([course_opened(), *applications(3), *accepted(2)], "owner")
+    suffix = secrets.token_hex(4)
+    writer, auditor, password = f"writer_{suffix}", f"auditor_{suffix}", secrets.token_hex(8)
+    with psycopg.connect(fresh_postgres_url, autocommit=True) as conn:
+        for role in (writer, auditor):
+            conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        conn.execute(roles_sql(writer, auditor))
+    yield _as(fresh_postgres_url, writer, password), _as(fresh_postgres_url, auditor, password)
+    with psycopg.connect(fresh_postgres_url, autocommit=True) as conn:
+        for role in (writer, auditor):
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+
+
+def test_the_writer_appends_but_cannot_alter(roles: tuple[str, str]) -> None:
+    writer_url, _ = roles
+    ledger = Ledger(writer_url)
+    recorded = ledger.append([ev.ApplicationAccepted(course=COURSE, at=T0 + timedelta(days=2), student="230002")], "staff")
+    assert recorded[0].position == 7
+    with psycopg.connect(writer_url, autocommit=True) as conn:
+        for statement in ("UPDATE subledger_events SET topic = 'x'", "DELETE FROM ledger_log", "TRUNCATE subledger_events"):
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                conn.execute(statement)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("ALTER TABLE subledger_events DISABLE TRIGGER ALL")
+    assert integrity.verify(Ledger(writer_url)).ok
+
+
+def test_the_auditor_reads_exports_and_verifies_but_cannot_append(roles: tuple[str, str]) -> None:
+    _, auditor_url = roles
+    runner = CliRunner()
+    verified = runner.invoke(main, ["--store", auditor_url, "verify"])
+    assert verified.exit_code == 0 and "verified 6 events" in verified.output
+    exported = runner.invoke(main, ["--store", auditor_url, "export", "events"])
+    assert exported.exit_code == 0 and len(exported.output.splitlines()) == 6
+    with pytest.raises(StoreError, match="refused the write"):
+        Ledger(auditor_url).append([ev.ApplicationAccepted(course=COURSE, at=T0 + timedelta(days=2), student="230002")], "auditor")
+    refused = runner.invoke(main, ["--store", auditor_url, "--actor", "auditor", "accept", "230002"])
+    assert refused.exit_code == 1 and refused.output.startswith("error: the store refused the write")
+    assert Ledger(auditor_url).head()[0] == 6
