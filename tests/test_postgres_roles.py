@@ -51,8 +51,12 @@ def test_the_writer_appends_but_cannot_alter(roles: tuple[str, str]) -> None:
     recorded = ledger.append([ev.ApplicationAccepted(course=COURSE, at=T0 + timedelta(days=2), student="230002")], "staff")
     assert recorded[0].position == 7
     with psycopg.connect(writer_url, autocommit=True) as conn:
-        for statement in ("UPDATE subledger_events SET topic = 'x'", "DELETE FROM ledger_log", "TRUNCATE subledger_events"):
-            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+        # UPDATE is granted (for the lock) but the trigger refuses it …
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute("UPDATE subledger_events SET topic = 'x'")
+        # … and the rest is not even granted.
+        for statement in ("DELETE FROM subledger_events", "DELETE FROM ledger_log", "TRUNCATE subledger_events"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("ALTER TABLE subledger_events DISABLE TRIGGER ALL")
