@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ledger.merkle import HASH_SIZE, verify_inclusion
@@ -99,7 +99,7 @@ class Checkpoint:
     origin: str
     size: int
     root: bytes
-    signatures: tuple[NoteSignature, ...] = field(default=())
+    signatures: tuple[NoteSignature, ...] = ()
 
     def __post_init__(self) -> None:
         """Validate the fields."""
@@ -165,10 +165,9 @@ class Checkpoint:
         root = _b64decode(root_text, "checkpoint line 3 (root hash)")
         if len(root) != HASH_SIZE:
             raise ValueError(f"checkpoint line 3 (root hash) is {len(root)} bytes, not 32")
-        signatures = []
-        for n, line in enumerate(rest[:-1].split("\n") if rest else [], start=5):
-            signatures.append(_parse_signature_line(line, n))
-        return cls(origin, size, root, tuple(signatures))
+        sig_lines = rest[:-1].split("\n") if rest else []
+        signatures = tuple(_parse_signature_line(s, n) for n, s in enumerate(sig_lines, start=5))
+        return cls(origin, size, root, signatures)
 
 
 def _parse_signature_line(line: str, line_no: int) -> NoteSignature:
@@ -190,9 +189,8 @@ def _parse_signature_line(line: str, line_no: int) -> NoteSignature:
 
 def _key_id(name: str, public_raw: bytes) -> bytes:
     """Return the C2SP signed-note key id of an Ed25519 key under a name."""
-    return hashlib.sha256(name.encode() + b"\n" + _ED25519_TYPE + public_raw).digest()[
-        :_KEY_ID_SIZE
-    ]
+    digest = hashlib.sha256(name.encode() + b"\n" + _ED25519_TYPE + public_raw).digest()
+    return digest[:_KEY_ID_SIZE]
 
 
 def _raw_public(key: Ed25519PublicKey) -> bytes:
@@ -262,7 +260,7 @@ def sign(cp: Checkpoint, private_key_pem: bytes, name: str) -> str:
 
 
 def verify_signature(text: str, public_key_pem: bytes) -> bool:
-    """Tell whether the checkpoint text carries a valid signature by the key."""
+    """Tell whether the text carries a valid signature by the key; ValueError if malformed."""
     from cryptography.exceptions import InvalidSignature
 
     cp = Checkpoint.parse(text)

@@ -1,0 +1,347 @@
+"""Checkpoints, their signatures, and receipts an auditor keeps (SPEC §6)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.checkpoint import (
+    Checkpoint,
+    Receipt,
+    check_receipt,
+    generate_keypair,
+    sign,
+    verify_signature,
+)
+from ledger.merkle import inclusion_proof, leaf_hash, root
+
+ROOT = hashlib.sha256(b"some root").digest()
+ROOT64 = base64.b64encode(ROOT).decode()
+# Bytes 0xfb encode to '+' and '/' in standard base64, '-' and '_' in the URL-safe kind.
+URLSAFE64 = base64.urlsafe_b64encode(bytes([0xFB] * 32)).decode()
+
+# Key generation is the slow part; share a pair (and a stranger's) across tests.
+PRIVATE, PUBLIC = generate_keypair()
+OTHER_PRIVATE, OTHER_PUBLIC = generate_keypair()
+
+origins = st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=40)
+checkpoints = st.builds(
+    Checkpoint,
+    origin=origins,
+    size=st.integers(0, 2**64 - 1),
+    root=st.binary(min_size=32, max_size=32),
+)
+
+
+def one_line(e: pytest.ExceptionInfo[ValueError]) -> str:
+    message = str(e.value)
+    assert message and "\n" not in message
+    return message
+
+
+# --- Text format ----------------------------------------------------------------
+
+
+def test_text_format() -> None:
+    cp = Checkpoint("idl-2025", 42, ROOT)
+    assert cp.to_text() == f"idl-2025\n42\n{ROOT64}\n"
+    assert Checkpoint.parse(cp.to_text()) == cp
+
+
+@given(cp=checkpoints)
+def test_text_round_trip(cp: Checkpoint) -> None:
+    assert Checkpoint.parse(cp.to_text()) == cp
+
+
+def test_parse_forgives_crlf_and_a_lost_final_newline() -> None:
+    cp = Checkpoint("idl-2025", 42, ROOT)
+    assert Checkpoint.parse(cp.to_text().rstrip("\n")) == cp
+    assert Checkpoint.parse(cp.to_text().replace("\n", "\r\n")) == cp
+    signed = sign(cp, PRIVATE, "auditor")
+    assert verify_signature(signed.replace("\n", "\r\n").rstrip("\r\n"), PUBLIC)
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("", "empty"),
+        ("\n\n", "empty"),
+        ("idl\n", "1 line"),
+        ("idl\n42\n", "2 line"),
+        (f"\n42\n{ROOT64}\n", "line"),
+        (f"idl\n042\n{ROOT64}\n", "size"),
+        (f"idl\n-1\n{ROOT64}\n", "size"),
+        (f"idl\n+1\n{ROOT64}\n", "size"),
+        (f"idl\n1_000\n{ROOT64}\n", "size"),
+        (f"idl\n 42\n{ROOT64}\n", "size"),
+        (f"idl\n\u0664\u0662\n{ROOT64}\n", "size"),
+        (f"idl\n{2**64}\n{ROOT64}\n", "size"),
+        ("idl\n42\nnot base64!\n", "root"),
+        (f"idl\n42\n{base64.b64encode(ROOT[:31]).decode()}\n", "root"),
+        (f"idl\n42\n{ROOT64.rstrip('=')}\n", "root"),
+        (f"idl\n42\n{URLSAFE64}\n", "root"),
+        (f"idl\n42\n{ROOT64}\nextension\n", "line 4"),
+        (f"idl\n42\n{ROOT64}\n\nnot a signature\n", "line 5"),
+        (f"idl\n42\n{ROOT64}\n\n\u2014 name\n", "line 5"),
+        (f"idl\n42\n{ROOT64}\n\n\u2014 name AAAA AAAA\n", "line 5"),
+        (f"idl\n42\n{ROOT64}\n\n\u2014 name not-base64\n", "line 5"),
+        (f"idl\n42\n{ROOT64}\n\n\u2014 name AAAA\n", "too short"),
+        (f"idl\n42\n{ROOT64}\n\n\u2014 na+me {ROOT64}\n", "key name"),
+        (f"idl\n42\n{ROOT64}\n\n\u2014 name {ROOT64}\n\n", "line 6"),
+        (f"idl\tx\n42\n{ROOT64}\n", "control"),
+        (f"idl\n42\r\n{ROOT64}\r", "control"),
+    ],
+)
+def test_malformed_text_is_refused(text: str, complaint: str) -> None:
+    with pytest.raises(ValueError) as e:
+        Checkpoint.parse(text)
+    assert complaint in one_line(e)
+
+
+def test_non_canonical_base64_root_is_refused() -> None:
+    # 32 bytes leave two unused bits in the last base64 digit; setting one
+    # decodes to the same root but is not the text that was signed.
+    digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    last = ROOT64[-2]
+    other = digits[digits.index(last) ^ 1]
+    bent = ROOT64[:-2] + other + "="
+    assert base64.b64decode(bent) == ROOT
+    with pytest.raises(ValueError, match="canonical"):
+        Checkpoint.parse(f"idl\n42\n{bent}\n")
+
+
+def test_invalid_fields_are_refused() -> None:
+    with pytest.raises(ValueError):
+        Checkpoint("", 1, ROOT)
+    with pytest.raises(ValueError):
+        Checkpoint("a\nb", 1, ROOT)
+    with pytest.raises(ValueError):
+        Checkpoint("idl", -1, ROOT)
+    with pytest.raises(ValueError):
+        Checkpoint("idl", 1, ROOT[:31])
+    with pytest.raises(TypeError):
+        Checkpoint("idl", True, ROOT)
+
+
+# --- Signatures -----------------------------------------------------------------
+
+
+def test_signed_note_format() -> None:
+    cp = Checkpoint("idl-2025", 42, ROOT)
+    text = sign(cp, PRIVATE, "idl-auditor")
+    body, sig_line = text.split("\n\n")
+    assert body + "\n" == cp.to_text()
+    assert sig_line.startswith("\u2014 idl-auditor ") and sig_line.endswith("\n")
+    blob = base64.b64decode(sig_line.split(" ")[2])
+    assert len(blob) == 4 + 64
+    # C2SP signed note key id: SHA-256(name || "\n" || 0x01 || raw public key)[:4].
+    from cryptography.hazmat.primitives import serialization
+
+    raw = serialization.load_pem_public_key(PUBLIC).public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    assert blob[:4] == hashlib.sha256(b"idl-auditor\n\x01" + raw).digest()[:4]
+    parsed = Checkpoint.parse(text)
+    assert parsed.to_text() == text
+    assert replace(parsed, signatures=()) == cp
+
+
+@settings(max_examples=20, deadline=None)
+@given(cp=checkpoints)
+def test_signature_verifies_with_the_right_key_only(cp: Checkpoint) -> None:
+    text = sign(cp, PRIVATE, "auditor")
+    assert verify_signature(text, PUBLIC)
+    assert not verify_signature(text, OTHER_PUBLIC)
+
+
+def test_signature_fails_after_changing_size_or_root() -> None:
+    cp = Checkpoint("idl-2025", 42, ROOT)
+    text = sign(cp, PRIVATE, "auditor")
+    other_root = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+    for forged in [
+        text.replace("\n42\n", "\n43\n"),
+        text.replace(ROOT64, other_root),
+        text.replace("idl-2025", "idl-2026"),
+    ]:
+        assert forged != text
+        assert not verify_signature(forged, PUBLIC)
+
+
+def test_signature_is_bound_to_the_key_name() -> None:
+    text = sign(Checkpoint("idl", 1, ROOT), PRIVATE, "alice")
+    assert not verify_signature(text.replace("\u2014 alice ", "\u2014 mallory "), PUBLIC)
+
+
+def test_tampered_signature_fails() -> None:
+    text = sign(Checkpoint("idl", 1, ROOT), PRIVATE, "alice")
+    head, blob64 = text.rstrip("\n").rsplit(" ", 1)
+    blob = bytearray(base64.b64decode(blob64))
+    blob[-1] ^= 1
+    assert not verify_signature(f"{head} {base64.b64encode(bytes(blob)).decode()}\n", PUBLIC)
+
+
+def test_cosigning_and_resigning() -> None:
+    cp = Checkpoint("idl", 7, ROOT)
+    both = sign(Checkpoint.parse(sign(cp, PRIVATE, "lecturer")), OTHER_PRIVATE, "auditor")
+    assert len(Checkpoint.parse(both).signatures) == 2
+    assert verify_signature(both, PUBLIC) and verify_signature(both, OTHER_PUBLIC)
+    again = sign(Checkpoint.parse(both), PRIVATE, "lecturer")
+    assert len(Checkpoint.parse(again).signatures) == 2
+
+
+def test_unsigned_checkpoint_does_not_verify() -> None:
+    assert not verify_signature(Checkpoint("idl", 1, ROOT).to_text(), PUBLIC)
+
+
+def test_bad_keys_are_refused() -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    ec_private = ec_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    ec_public = ec_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    cp = Checkpoint("idl", 1, ROOT)
+    for pem in [b"garbage", PUBLIC, ec_private]:
+        with pytest.raises(ValueError):
+            sign(cp, pem, "auditor")
+    text = sign(cp, PRIVATE, "auditor")
+    for pem in [b"garbage", PRIVATE, ec_public]:
+        with pytest.raises(ValueError):
+            verify_signature(text, pem)
+    for name in ["", "two words", "a+b"]:
+        with pytest.raises(ValueError):
+            sign(cp, PRIVATE, name)
+
+
+def test_importing_stays_cheap() -> None:
+    code = "import sys, ledger.checkpoint; print('cryptography' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# --- Receipts -----------------------------------------------------------------------
+
+
+def ledger_of(n: int) -> tuple[list[bytes], Checkpoint]:
+    leaves = [leaf_hash(f"event {i}".encode()) for i in range(n)]
+    return leaves, Checkpoint("idl-2025", n, root(leaves))
+
+
+def receipt_for(leaves: list[bytes], index: int, origin: str = "idl-2025") -> Receipt:
+    return Receipt(
+        origin=origin,
+        size=len(leaves),
+        index=index,
+        position=index + 1,
+        event_id=f"evt-{index}",
+        leaf=leaves[index],
+        proof=inclusion_proof(leaves, index, len(leaves)),
+    )
+
+
+@settings(max_examples=50, deadline=None)
+@given(n=st.integers(1, 200), data=st.data())
+def test_receipt_checks_and_round_trips(n: int, data: st.DataObject) -> None:
+    leaves, cp = ledger_of(n)
+    receipt = receipt_for(leaves, data.draw(st.integers(0, n - 1)))
+    check_receipt(receipt, cp)
+    back = Receipt.parse_json(receipt.to_json())
+    assert back == receipt
+    check_receipt(back, cp)
+
+
+def test_receipt_json_shape() -> None:
+    leaves, _ = ledger_of(5)
+    data = json.loads(receipt_for(leaves, 2).to_json())
+    assert data == {
+        "origin": "idl-2025",
+        "size": 5,
+        "index": 2,
+        "position": 3,
+        "event_id": "evt-2",
+        "leaf": base64.b64encode(leaves[2]).decode(),
+        "proof": [base64.b64encode(p).decode() for p in inclusion_proof(leaves, 2, 5)],
+    }
+
+
+def test_receipt_check_names_what_fails() -> None:
+    leaves, cp = ledger_of(10)
+    receipt = receipt_for(leaves, 3)
+    cases = [
+        (receipt_for(leaves, 3, origin="other-course"), "ledger"),
+        (receipt_for([*leaves, leaf_hash(b"later")], 3), "beyond"),
+        (receipt_for(leaves[:9], 3), "receipt at the checkpoint's size"),
+        (replace(receipt, leaf=leaf_hash(b"forged")), "does not lead"),
+        (replace(receipt, index=4), "does not lead"),
+        (replace(receipt, proof=[*receipt.proof[:-1], ROOT]), "does not lead"),
+        (replace(receipt, proof=receipt.proof[:-1]), "does not lead"),
+    ]
+    for bad, complaint in cases:
+        with pytest.raises(ValueError) as e:
+            check_receipt(bad, cp)
+        assert complaint in one_line(e)
+    with pytest.raises(ValueError, match="does not lead"):
+        check_receipt(receipt, replace(cp, root=ROOT))
+
+
+def test_receipt_after_signed_checkpoint() -> None:
+    # The auditor's whole story: keep a signed checkpoint, later check a receipt.
+    leaves, cp = ledger_of(33)
+    kept = sign(cp, PRIVATE, "lecturer")
+    assert verify_signature(kept, PUBLIC)
+    check_receipt(Receipt.parse_json(receipt_for(leaves, 17).to_json()), Checkpoint.parse(kept))
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"size": "5"}, "size"),
+        ({"size": True}, "size"),
+        ({"index": 5}, "index"),
+        ({"index": -1}, "index"),
+        ({"position": 0}, "position"),
+        ({"origin": ""}, "origin"),
+        ({"event_id": 7}, "event_id"),
+        ({"leaf": "!!"}, "leaf"),
+        ({"leaf": base64.b64encode(b"x" * 31).decode()}, "leaf"),
+        ({"proof": "AAAA"}, "proof"),
+        ({"proof": [1]}, "proof"),
+        ({"proof": ["AAAA"]}, "proof"),
+        ({"extra": 1}, "unknown field(s): extra"),
+    ],
+)
+def test_malformed_receipt_json_is_refused(change: dict[str, object], complaint: str) -> None:
+    leaves, _ = ledger_of(5)
+    data = json.loads(receipt_for(leaves, 2).to_json())
+    data.update(change)
+    with pytest.raises(ValueError) as e:
+        Receipt.parse_json(json.dumps(data))
+    assert complaint in one_line(e)
+
+
+def test_receipt_json_that_is_not_a_receipt() -> None:
+    leaves, _ = ledger_of(5)
+    data = json.loads(receipt_for(leaves, 2).to_json())
+    del data["leaf"]
+    for text, complaint in [
+        ("{", "not JSON"),
+        ("[]", "not a JSON object"),
+        (json.dumps(data), "lacks field(s): leaf"),
+    ]:
+        with pytest.raises(ValueError) as e:
+            Receipt.parse_json(text)
+        assert complaint in one_line(e)
