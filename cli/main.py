@@ -59,7 +59,7 @@ def _login_name() -> str:
 
     try:
         return getpass.getuser()
-    except Exception:  # no login name in some containers
+    except (KeyError, OSError):  # no login name in some containers
         return "unknown"
 
 

@@ -22,8 +22,8 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError, StoredEvent
 
 from ledger import clock, rules, vault, wire
-from ledger.bulk import paused_gc
 from ledger import events as ev
+from ledger.bulk import paused_gc
 from ledger.course import Course
 from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, StoreError
 from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
@@ -101,7 +101,7 @@ class Ledger(Application[UUID]):
             super().__init__(env=env)
         except LedgerError:
             raise
-        except Exception as error:  # the driver's own words, in one line
+        except Exception as error:  # noqa: BLE001 - each driver raises its own kinds; say them in one line
             raise StoreError(f"cannot open store {store!r}: {_first_line(error)}") from None
         self.store = store
 

@@ -19,7 +19,7 @@ from ledger.events import Recorded
 class Application:
     """One applicant's application and what became of it."""
 
-    __slots__ = ("submitted", "accepted", "rejected", "withdrawn")
+    __slots__ = ("accepted", "rejected", "submitted", "withdrawn")
 
     def __init__(self, submitted: Recorded) -> None:
         self.submitted = submitted
@@ -126,7 +126,7 @@ class Course:
             ):
                 self._index(record)
 
-    def _index(self, record: Recorded) -> None:  # noqa: C901 - one arm per event type
+    def _index(self, record: Recorded) -> None:
         e = record.event
         match e:
             case ev.CourseOpened():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
-from typing import Literal, Union
+from typing import Literal
 from uuid import UUID
 
 import msgspec
@@ -186,27 +186,27 @@ class ApplicationMaterialErased(Event, frozen=True, kw_only=True, tag="Applicati
     students: tuple[str, ...]
 
 
-AnyEvent = Union[
-    CourseOpened,
-    ApplicationSubmitted,
-    ApplicationAccepted,
-    ApplicationRejected,
-    ApplicationWithdrawn,
-    GroupPreferenceRegistered,
-    GroupsAllocated,
-    GroupChanged,
-    AssignmentPublished,
-    DeadlineChanged,
-    SubmissionHandedIn,
-    PresentationRecorded,
-    SubmissionAssessed,
-    ExcuseGranted,
-    EventRetracted,
-    CourseworkClosed,
-    ExamRegistered,
-    ExamGraded,
-    ApplicationMaterialErased,
-]
+AnyEvent = (
+    CourseOpened
+    | ApplicationSubmitted
+    | ApplicationAccepted
+    | ApplicationRejected
+    | ApplicationWithdrawn
+    | GroupPreferenceRegistered
+    | GroupsAllocated
+    | GroupChanged
+    | AssignmentPublished
+    | DeadlineChanged
+    | SubmissionHandedIn
+    | PresentationRecorded
+    | SubmissionAssessed
+    | ExcuseGranted
+    | EventRetracted
+    | CourseworkClosed
+    | ExamRegistered
+    | ExamGraded
+    | ApplicationMaterialErased
+)
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__struct_config__.tag: cls  # type: ignore[misc]

@@ -59,7 +59,7 @@ def root(leaves: Sequence[bytes]) -> bytes:
     while len(level) > 1:
         odd = level[-1] if len(level) & 1 else None
         pairs = iter(level)
-        nxt = [sha256(_NODE + a + b).digest() for a, b in zip(pairs, pairs)]
+        nxt = [sha256(_NODE + a + b).digest() for a, b in zip(pairs, pairs, strict=False)]
         if odd is not None:
             nxt.append(odd)
         level = nxt

@@ -63,9 +63,11 @@ def _unseal_or_mark(key: bytes | None, event_id: UUID, field: str, token: str) -
     """The text, `[erased]` without a key, `[unreadable]` if the token does not open."""
     if key is None:
         return ERASED
+    from cryptography.exceptions import InvalidTag
+
     try:
         return unseal(key, event_id, field, token)
-    except Exception:  # cryptography's InvalidTag, or a mangled token
+    except (InvalidTag, ValueError):  # altered, or not a token at all
         return UNREADABLE
 
 

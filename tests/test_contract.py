@@ -272,9 +272,8 @@ def test_postgres_refuses_to_rewrite_history(fresh_postgres_url: str) -> None:
         "DELETE FROM ledger_log",
         "TRUNCATE ledger_log",
     ):
-        with psycopg.connect(fresh_postgres_url) as conn:
-            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
-                conn.execute(statement)
+        with psycopg.connect(fresh_postgres_url) as conn, pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute(statement)
     assert Ledger(fresh_postgres_url).head()[0] == 3
 
 
