@@ -66,6 +66,8 @@ class EnvelopeMapper(Mapper[UUID]):
 
 def to_recorded(row: LogRow) -> Recorded:
     """The record a log row holds."""
+    if row.state is None:
+        raise StoreError(f"the event at position {row.position} is missing from the store: run verify")
     envelope = envelope_decoder.decode(row.state)
     return Recorded(envelope.id, row.position, envelope.recorded_at, envelope.recorded_by, envelope.event)
 
@@ -111,7 +113,7 @@ class Ledger(Application[UUID]):
         """Append `events` in order, all or nothing; raise `Refused` on the first broken rule."""
         try:
             lines = [(0, wire.Line(e, id=uuid.uuid4())) for e in events]
-            return self._record(lines, actor).recorded
+            return self._record_lines(lines, actor).recorded
         except ImportRejected as rejected:
             raise rejected.problems[0].cause or rejected from None
 
@@ -129,14 +131,14 @@ class Ledger(Application[UUID]):
         if problems:
             # Rule checks need every line readable; report what can be read too.
             try:
-                self._record(lines, actor, dry_run=True)
+                self._record_lines(lines, actor, dry_run=True)
             except ImportRejected as rejected:
                 problems.extend(rejected.problems)
             raise ImportRejected(sorted(problems, key=lambda p: p.line))
         with paused_gc():
-            return self._record(lines, actor, dry_run=dry_run)
+            return self._record_lines(lines, actor, dry_run=dry_run)
 
-    def _record(
+    def _record_lines(
         self, lines: list[tuple[int, wire.Line]], actor: str, dry_run: bool = False
     ) -> Imported:
         for _ in range(MAX_ATTEMPTS):
@@ -205,7 +207,7 @@ class Ledger(Application[UUID]):
             if restoring and line.recorded_at
             else now,
             recorded_by=line.recorded_by if restoring and line.recorded_by else actor,
-            event=event,
+            event=event,  # type: ignore[arg-type]  # a member of the union
         )
         course.apply(record)
         batch.new.append((record, line.keys))
@@ -241,7 +243,10 @@ class Ledger(Application[UUID]):
 
     def _write(self, batch: _Batch) -> None:
         versions = dict(batch.stored_versions)
-        pending, ids, new_keys, erase = [], [], [], []
+        pending: list[Pending] = []
+        ids: list[UUID] = []
+        new_keys: list[tuple[str, str, str, bytes]] = []
+        erase: list[tuple[str, str, str]] = []
         keys_of: dict[str, dict[tuple[str, str], bytes]] = {}
         for record, line_keys in batch.new:
             event = record.event

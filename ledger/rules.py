@@ -7,6 +7,8 @@ append, and raises `Refused` naming the rule and the offending value.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 from ledger import coursework
 from ledger import events as ev
@@ -141,11 +143,11 @@ def _allocated(course: Course, e: ev.GroupsAllocated) -> None:
         if not course.is_participant(student):
             raise Refused("not-a-participant", f"allocation names {student!r}, who is not a participant")
     counts = Counter(e.allocation.values())
-    for group in course.opened.groups:
-        if counts[group.id] > group.capacity:
+    for g in course.opened.groups:
+        if counts[g.id] > g.capacity:
             raise Refused(
                 "group-capacity",
-                f"allocation puts {counts[group.id]} into group {group.id!r} of capacity {group.capacity}",
+                f"allocation puts {counts[g.id]} into group {g.id!r} of capacity {g.capacity}",
             )
 
 
@@ -269,7 +271,7 @@ def _erased(course: Course, e: ev.ApplicationMaterialErased) -> None:
         _application(course, student)
 
 
-CHECKS = {
+CHECKS: dict[type[ev.Event], Callable[[Course, Any], None]] = {
     ev.ApplicationSubmitted: _submitted,
     ev.ApplicationAccepted: _accepted,
     ev.ApplicationRejected: _rejected,

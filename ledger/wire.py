@@ -31,7 +31,7 @@ ENVELOPE_FIELDS: list[tuple[str, Any, Any]] = [
 ]
 
 LINE_TYPES: dict[type[ev.Event], type[ev.Event]] = {
-    cls: msgspec.defstruct(
+    cls: msgspec.defstruct(  # type: ignore[misc]  # a subclass of cls, by `bases`
         cls.__name__ + "Line",
         ENVELOPE_FIELDS,
         bases=(cls,),

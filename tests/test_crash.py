@@ -34,7 +34,7 @@ def test_kill_during_import_leaves_none_or_all(store_url: str, tmp_path: Path) -
     files = []
     for i in range(KILLS):
         path = tmp_path / f"import{i}.jsonl"
-        path.write_bytes(b"\n".join(synthetic.lines(EVENTS_PER_IMPORT, first_course=2 * i)) + b"\n")
+        path.write_bytes(b"\n".join(synthetic.lines(EVENTS_PER_IMPORT, first_course=3 * i)) + b"\n")  # no course in two files
         files.append(path)
     # How long one import takes here, so that kills land before, during and after the write.
     started = time.perf_counter()

@@ -17,7 +17,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composable, Identifier
 
 from ledger.store import log
 from ledger.store.log import LogRow
@@ -49,7 +49,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
-        statements = [SQL(s) for s in SCHEMA]  # type: ignore[arg-type]
+        statements: list[Composable] = [SQL(s) for s in SCHEMA]  # type: ignore[arg-type]
         for table in (self.events_table_name, "ledger_log"):
             for when, each in (("UPDATE OR DELETE", "ROW"), ("TRUNCATE", "STATEMENT")):
                 name = f"{table}_append_only_{each.lower()}"
@@ -59,7 +59,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
                         "FOR EACH " + each + " EXECUTE FUNCTION " + APPEND_ONLY + "()"
                     ).format(name=Identifier(name), table=Identifier(table))
                 )
-        self.sql_create_statements.extend(statements)
+        self.sql_create_statements.extend(statements)  # type: ignore[arg-type]  # SQL and Composed both run
         self.select_log_sql = SQL(
             "SELECT l.position, l.event_id, l.originator_id, l.originator_version, e.topic, "
             "e.state, l.leaf FROM ledger_log l LEFT JOIN {table} e "
