@@ -226,6 +226,8 @@ def _retracted(course: Course, e: ev.EventRetracted) -> None:
         raise Refused("retract-unknown", f"no event {e.event} in {course.name}")
     if isinstance(target.event, ev.EventRetracted):
         raise Refused("retract-retraction", f"event {e.event} is a retraction and cannot be retracted")
+    if isinstance(target.event, ev.CourseOpened):
+        raise Refused("retract-opening", f"event {e.event} opens {course.name}; everything else rests on it")
     if e.event in course.retractions:
         raise Refused("retracted-twice", f"event {e.event} is already retracted")
 
@@ -267,8 +269,13 @@ def _erased(course: Course, e: ev.ApplicationMaterialErased) -> None:
             "selection-open",
             f"application of {waiting[0]!r} (and {len(waiting) - 1} more) is undecided",
         )
+    if not e.students:
+        raise Refused("nothing-to-erase", f"no application material of {course.name} is left to erase")
+    erased = course.erased_students()
     for student in e.students:
         _application(course, student)
+        if student in erased:
+            raise Refused("erased-twice", f"the material of {student!r} is already erased")
 
 
 CHECKS: dict[type[ev.Event], Callable[[Course, Any], None]] = {

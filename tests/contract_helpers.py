@@ -5,13 +5,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger import events as ev
 from ledger.store import is_postgres
 
-T0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
 COURSE = "idl-2025"
 
 

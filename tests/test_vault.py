@@ -1,0 +1,180 @@
+"""Application material sealed under per-student keys (SPEC §6): crypto-shredding."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+import msgspec
+import pytest
+from cryptography.exceptions import InvalidTag
+
+from ledger import events as ev
+from ledger import vault, wire
+from ledger.app import Ledger
+from tests.cli_helpers import ALAN, COURSE, KURT, run, semester
+
+EVENT_ID = UUID("0b6c3f0e-8a1d-4c52-9d3e-7f1a2b3c4d5e")
+OTHER_ID = UUID("1c7d4f1f-9b2e-4d63-8e4f-8a2b3c4d5e6f")
+KEY = bytes(range(32))
+OTHER_KEY = bytes(range(1, 33))
+TEXT = "Ich möchte Backpropagation endlich verstehen."
+
+NAME = "Quintessa Zwiebelgruber-Yarrow"
+STATEMENT = "MARMALADE-ZEPPELIN-4471: my distinctive statement of motivation"
+EMAIL = "quintessa.zwiebelgruber@st.ovgu.de"
+
+
+def application(**changes: str) -> ev.ApplicationSubmitted:
+    fields = {"name": NAME, "email": EMAIL, "statement": STATEMENT, **changes}
+    return ev.ApplicationSubmitted(
+        course=COURSE,
+        at=datetime(2025, 3, 20, 13, 0, tzinfo=UTC),
+        student="231077",
+        programme="master",
+        prerequisite="ML",
+        **fields,
+    )
+
+
+def test_seal_and_unseal_round_trip() -> None:
+    token = vault.seal(KEY, EVENT_ID, "statement", TEXT)
+    assert vault.is_sealed(token) and token.startswith("sealed:v1:")
+    assert vault.unseal(KEY, EVENT_ID, "statement", token) == TEXT
+    assert vault.unseal(KEY, EVENT_ID, "statement", vault.seal(KEY, EVENT_ID, "statement", "")) == ""
+
+
+def test_sealing_is_deterministic_per_key_id_and_field() -> None:
+    token = vault.seal(KEY, EVENT_ID, "statement", TEXT)
+    assert vault.seal(KEY, EVENT_ID, "statement", TEXT) == token
+    assert vault.seal(OTHER_KEY, EVENT_ID, "statement", TEXT) != token
+    assert vault.seal(KEY, OTHER_ID, "statement", TEXT) != token
+    assert vault.seal(KEY, EVENT_ID, "name", TEXT) != token
+
+
+def test_a_token_opens_only_for_its_key_id_and_field() -> None:
+    token = vault.seal(KEY, EVENT_ID, "statement", TEXT)
+    for key, event_id, field in [
+        (OTHER_KEY, EVENT_ID, "statement"),
+        (KEY, OTHER_ID, "statement"),
+        (KEY, EVENT_ID, "name"),
+    ]:
+        with pytest.raises(InvalidTag):
+            vault.unseal(key, event_id, field, token)
+    tampered = token[:-4] + ("AAAA" if token[-4:] != "AAAA" else "BBBB")
+    with pytest.raises(InvalidTag):
+        vault.unseal(KEY, EVENT_ID, "statement", tampered)
+
+
+def test_the_token_holds_no_plaintext() -> None:
+    token = vault.seal(KEY, EVENT_ID, "statement", STATEMENT)
+    raw = base64.urlsafe_b64decode(token[len(vault.PREFIX) :])
+    assert STATEMENT not in token
+    assert STATEMENT.encode() not in raw
+    assert b"MARMALADE" not in raw and "MARMALADE" not in token
+
+
+def test_open_application_with_the_right_keys() -> None:
+    keys = {vault.IDENTITY: KEY, vault.STATEMENT: OTHER_KEY}
+    sealed = vault.seal_application(application(), EVENT_ID, keys)
+    assert all(vault.is_sealed(getattr(sealed, f)) for f in ("name", "email", "statement"))
+    assert sealed.student == "231077" and sealed.prerequisite == "ML"  # not material
+    assert vault.open_application(sealed, EVENT_ID, keys) == application()
+
+
+def test_open_application_with_a_different_key_is_unreadable() -> None:
+    sealed = vault.seal_application(application(), EVENT_ID, {vault.IDENTITY: KEY, vault.STATEMENT: KEY})
+    opened = vault.open_application(sealed, EVENT_ID, {vault.IDENTITY: OTHER_KEY, vault.STATEMENT: KEY})
+    assert (opened.name, opened.email) == (vault.UNREADABLE, vault.UNREADABLE)
+    assert opened.statement == STATEMENT
+
+
+def test_open_application_without_keys_is_erased() -> None:
+    sealed = vault.seal_application(application(), EVENT_ID, {vault.IDENTITY: KEY, vault.STATEMENT: OTHER_KEY})
+    opened = vault.open_application(sealed, EVENT_ID, {vault.IDENTITY: KEY})
+    assert (opened.name, opened.email, opened.statement) == (NAME, EMAIL, vault.ERASED)
+    nothing = vault.open_application(sealed, EVENT_ID, {})
+    assert (nothing.name, nothing.email, nothing.statement) == (vault.ERASED,) * 3
+    kept = vault.open_application(sealed, EVENT_ID, {vault.IDENTITY: KEY}, keep_sealed=True)
+    assert (kept.name, kept.statement) == (NAME, sealed.statement)
+
+
+def test_plain_text_passes_open_application_unchanged() -> None:
+    assert vault.open_application(application(), EVENT_ID, {}) == application()
+
+
+def test_the_id_derived_from_an_application_keeps_no_trace_of_its_material() -> None:
+    """A content id is a hash: were material in it, a guessed name could be confirmed after erasure."""
+    other = application(name="Someone Else", email="else@st.ovgu.de", statement="other")
+    assert wire.content_id(application()) == wire.content_id(other)
+    assert wire.content_id(application()) != wire.content_id(msgspec.structs.replace(other, student="231078"))
+
+
+def store_bytes(store: str) -> bytes:
+    """Every byte of the SQLite store: the database, its write-ahead log and shared memory."""
+    return b"".join(
+        Path(store + suffix).read_bytes() for suffix in ("", "-wal", "-shm") if Path(store + suffix).exists()
+    )
+
+
+def test_the_store_files_hold_no_plaintext_material(tmp_path: Path) -> None:
+    store = str(tmp_path / "ledger.sqlite")
+    semester(store)
+    result = run(
+        store, "apply", "231077", "--name", NAME, "--email", EMAIL, "--programme", "master",
+        "--prerequisite", "Deep Thought (passed)", "--statement", STATEMENT, "--at", "2025-03-20T14:00+01:00",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+    data = store_bytes(store)
+    assert b"Deep Thought (passed)" in data  # not material: stored as it is (so the search works)
+    for secret in (NAME, EMAIL, STATEMENT, "MARMALADE-ZEPPELIN", "Zwiebelgruber"):
+        assert secret.encode() not in data, secret
+        assert secret.encode("utf-16-le") not in data, secret
+
+    # and yet the ledger can read it back while the keys exist
+    ledger = Ledger(store)
+    try:
+        record = ledger.course(COURSE).applications["231077"].submitted
+        assert vault.is_sealed(record.event.statement)
+        opened = ledger.readable(COURSE, record).event
+        assert (opened.name, opened.email, opened.statement) == (NAME, EMAIL, STATEMENT)
+    finally:
+        ledger.close()
+
+
+def test_erasure_leaves_no_key_in_the_store_files(tmp_path: Path) -> None:
+    store = str(tmp_path / "ledger.sqlite")
+    semester(store)
+    ledger = Ledger(store)
+    try:
+        kurt = ledger.material_keys(COURSE, KURT)
+        alan = ledger.material_keys(COURSE, ALAN)
+    finally:
+        ledger.close()
+    assert set(kurt) == set(alan) == {vault.IDENTITY, vault.STATEMENT}
+    data = store_bytes(store)
+    assert all(key in data for key in (*kurt.values(), *alan.values()))  # the check below can fail
+
+    # Through a ledger that stays open (as a server would): closing it would checkpoint
+    # the write-ahead log anyway; the erasure itself must leave no copy behind.
+    ledger = Ledger(store)
+    try:
+        at = datetime(2025, 4, 9, 8, 0, tzinfo=UTC)
+        ledger.append([ev.ApplicationAccepted(course=COURSE, at=at, student=ALAN)], "tester")
+        ledger.append([ev.ApplicationRejected(course=COURSE, at=at, student=KURT, reason="full")], "tester")
+        data = store_bytes(store)
+        assert kurt[vault.STATEMENT] in data  # still there before the erasure
+        ledger.append([ev.ApplicationMaterialErased(course=COURSE, at=at, students=(ALAN, KURT))], "tester")
+
+        data = store_bytes(store)
+        assert kurt[vault.IDENTITY] not in data and kurt[vault.STATEMENT] not in data  # never admitted
+        assert alan[vault.STATEMENT] not in data  # statements go for everyone
+        assert alan[vault.IDENTITY] in data  # a participant's name and email are kept
+        course = ledger.course(COURSE)
+        opened = ledger.readable(COURSE, course.applications[KURT].submitted).event
+        assert (opened.name, opened.statement) == (vault.ERASED, vault.ERASED)
+    finally:
+        ledger.close()
