@@ -1,7 +1,7 @@
 """Synthetic but rule-abiding semesters, as JSONL lines, for benchmarks.
 
-One course offering is about a thousand events (70 applicants, 60 participants,
-12 assignments, team hand-ins, presentations); a store of N events is N/1000
+One course offering is 695 events (70 applicants, 60 participants, 12
+assignments, team hand-ins, presentations); a store of N events is about N/695
 such offerings, so every append and read works on a realistic course.
 """
 
@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 
 from ledger import events as ev
 
-START = datetime(2025, 3, 1, 9, tzinfo=timezone.utc)
+START = datetime(2025, 3, 1, 9, tzinfo=UTC)
 encoder = msgspec.json.Encoder()
+NEGATIVE: tuple[ev.Outcome, ...] = ("failed_to_explain", "absent")
 
 
 def course_events(name: str, seed: int) -> Iterator[ev.Event]:
@@ -74,7 +75,7 @@ def course_events(name: str, seed: int) -> Iterator[ev.Event]:
             )
         for team in teams:
             student = rng.choice(team)
-            outcome = "explained" if rng.random() < 0.9 else rng.choice(("failed_to_explain", "absent"))
+            outcome: ev.Outcome = "explained" if rng.random() < 0.9 else rng.choice(NEGATIVE)
             yield ev.PresentationRecorded(
                 course=name, at=deadline + timedelta(days=3), assignment=assignment, student=student, outcome=outcome
             )

@@ -1,5 +1,5 @@
 """`python -m cli` runs the subledger program."""
 
-from cli.main import main
+from cli.entry import run
 
-main()
+run()

@@ -64,7 +64,19 @@ def _login_name() -> str:
 
 
 class LedgerGroup(click.Group):
-    """A click group that turns the ledger's errors into one line and exit code 1."""
+    """A click group that loads commands on demand and turns the ledger's errors into one line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMAND_MODULES.get(cmd_name)
+        if module_name is None:
+            return None
+        import importlib
+
+        module = importlib.import_module(module_name)
+        return next(c for c in module.COMMANDS if c.name == cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -79,7 +91,11 @@ class LedgerGroup(click.Group):
             sys.exit(1)
 
 
-@click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+# A fixed width keeps help text the same on every terminal (cli/help.txt is a copy).
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 80, "terminal_width": 80}
+
+
+@click.group(cls=LedgerGroup, context_settings=CONTEXT)
 @click.option(
     "--store",
     envvar="SUBLEDGER_STORE",
@@ -113,12 +129,32 @@ def main(ctx: click.Context, store: str, course: str | None, actor: str | None) 
     ctx.obj = Session(store, course, actor)
 
 
-def _register() -> None:
-    from cli import appending, integrity, reading
+# Where each command lives: a command's module is imported only when it runs
+# (or when help lists them all), so one append pays for its own imports only.
+COMMAND_MODULES = {
+    **dict.fromkeys(
+        [
+            "open-course", "apply", "accept", "reject", "withdraw", "prefer", "allocate-groups",
+            "change-group", "publish", "move-deadline", "hand-in", "present", "assess", "excuse",
+            "retract", "close-coursework", "register-exam", "grade", "erase-material",
+        ],
+        "cli.appending",
+    ),
+    **dict.fromkeys(["import", "schema"], "cli.reading"),
+    **dict.fromkeys(["status", "log", "explain", "export", "rebuild"], "cli.views"),
+    **dict.fromkeys(["digest", "verify", "receipt", "verify-receipt", "keygen", "postgres-roles"], "cli.integrity"),
+}
 
-    for module in (appending, reading, integrity):
-        for command in module.COMMANDS:
-            main.add_command(command)
+
+def rendered_help() -> str:
+    """The program's help as click renders it (what cli/help.txt must hold)."""
+    with click.Context(main, info_name="subledger", **main.context_settings) as ctx:
+        return main.get_help(ctx) + "\n"
 
 
-_register()
+def write_help() -> None:
+    """Refresh cli/help.txt after changing a command: `python -c 'import cli.main as m; m.write_help()'`."""
+    from cli.entry import HELP_FILE
+
+    with open(HELP_FILE, "w", encoding="utf-8") as handle:
+        handle.write(rendered_help())

@@ -1,4 +1,7 @@
-"""Commands that move many events at once or describe the format: import, export, schema."""
+"""Commands that move many events at once or describe the format: import, schema.
+
+(`export`, which writes every view including `events`, is in cli/views.py.)
+"""
 
 from __future__ import annotations
 
@@ -39,25 +42,6 @@ def import_(session: Session, file: IO[bytes], dry_run: bool) -> None:
         click.echo(f"  {count:6d}  {name}")
 
 
-@click.command("export")
-@click.argument("view", type=click.Choice(["events"]))
-@click.option("-o", "--output", type=click.File("wb"), default="-", help="Write to FILE instead of stdout.")
-@click.pass_obj
-def export(session: Session, view: str, output: IO[bytes]) -> None:
-    """Write a view of the ledger; `events` is the whole ledger as JSONL.
-
-    An `events` export carries each event's envelope (id, seq, recorded_at,
-    recorded_by) and the keys of application material not yet erased, so it
-    restores into an empty store to the same events and the same digest.
-
-    \b
-    Example:
-      subledger export events -o backup.jsonl
-    """
-    for line in session.ledger().export_lines():
-        output.write(line + b"\n")
-
-
 @click.command("schema")
 def schema() -> None:
     """Print the JSON Schema of the event wire format (one JSONL line).
@@ -73,4 +57,4 @@ def schema() -> None:
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(wire.schema())).decode() + "\n")
 
 
-COMMANDS: list[Any] = [import_, export, schema]
+COMMANDS: list[Any] = [import_, schema]

@@ -68,8 +68,13 @@ def to_recorded(row: LogRow) -> Recorded:
     """The record a log row holds."""
     if row.state is None:
         raise StoreError(f"the event at position {row.position} is missing from the store: run verify")
-    envelope = envelope_decoder.decode(row.state)
-    return Recorded(envelope.id, row.position, envelope.recorded_at, envelope.recorded_by, envelope.event)
+    return recorded_at(row.position, row.state)
+
+
+def recorded_at(position: int, state: bytes) -> Recorded:
+    """The record stored as `state` at `position`."""
+    envelope = envelope_decoder.decode(state)
+    return Recorded(envelope.id, position, envelope.recorded_at, envelope.recorded_by, envelope.event)
 
 
 @dataclass
@@ -274,7 +279,7 @@ class Ledger(Application[UUID]):
     def course(self, name: str) -> Course:
         """One course offering as everything recorded tells it."""
         rows = self.recorder.select_course(stream_id(name))  # type: ignore[attr-defined]
-        return Course.fold(name, map(to_recorded, rows))
+        return Course.fold(name, (recorded_at(position, state) for position, state in rows))
 
     def courses(self) -> list[str]:
         """The course offerings in the store, in the order they were opened."""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 UTC = UTC
 
@@ -16,6 +19,9 @@ class BadInstant(ValueError):
 @lru_cache(maxsize=32)
 def zone(name: str) -> ZoneInfo:
     """The time zone called `name`, or BadInstant if there is none."""
+    # Imported here: an append whose instants carry offsets needs no zone data.
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

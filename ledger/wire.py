@@ -10,6 +10,7 @@ reads any line, refuses unknown fields, and names what is wrong.
 from __future__ import annotations
 
 import uuid
+from functools import cache
 from datetime import datetime
 from typing import Any, Union
 from uuid import UUID
@@ -30,22 +31,29 @@ ENVELOPE_FIELDS: list[tuple[str, Any, Any]] = [
     ("keys", dict[str, str] | None, None),
 ]
 
-LINE_TYPES: dict[type[ev.Event], type[ev.Event]] = {
-    cls: msgspec.defstruct(  # type: ignore[misc]  # a subclass of cls, by `bases`
-        cls.__name__ + "Line",
-        ENVELOPE_FIELDS,
-        bases=(cls,),
-        tag=name,
-        frozen=True,
-        kw_only=True,
-        forbid_unknown_fields=True,
-    )
-    for name, cls in ev.EVENT_TYPES.items()
-}
-EVENT_OF_LINE = {line: cls for cls, line in LINE_TYPES.items()}
 
-ANY_LINE = Union[tuple(LINE_TYPES.values())]  # type: ignore[valid-type]  # noqa: UP007 - built at run time
-line_decoder = msgspec.json.Decoder(ANY_LINE)
+
+@cache
+def line_types() -> dict[type[ev.Event], type[ev.Event]]:
+    """The line type of each event type (built on first use: a CLI append reads no line)."""
+    return {
+        cls: msgspec.defstruct(  # type: ignore[misc]  # a subclass of cls, by `bases`
+            cls.__name__ + "Line",
+            ENVELOPE_FIELDS,
+            bases=(cls,),
+            tag=name,
+            frozen=True,
+            kw_only=True,
+            forbid_unknown_fields=True,
+        )
+        for name, cls in ev.EVENT_TYPES.items()
+    }
+
+
+@cache
+def _event_of_line() -> dict[type[ev.Event], type[ev.Event]]:
+    return {line: cls for cls, line in line_types().items()}
+
 line_encoder = msgspec.json.Encoder()
 canonical_encoder = msgspec.json.Encoder(order="sorted")
 ENVELOPE_NAMES = tuple(name for name, _, _ in ENVELOPE_FIELDS)
@@ -62,10 +70,21 @@ class Line(msgspec.Struct, frozen=True):
     keys: dict[str, str] | None = None
 
 
+@cache
+def _any_line() -> Any:
+    return Union[tuple(line_types().values())]  # type: ignore[valid-type]  # noqa: UP007 - built at run time
+
+
+@cache
+def _line_decoder() -> msgspec.json.Decoder[Any]:
+    # Built on first use: a single append from the CLI never reads a line.
+    return msgspec.json.Decoder(_any_line())
+
+
 def decode_line(raw: bytes | str) -> Line:
     """Read one JSONL line (raises msgspec.ValidationError / DecodeError)."""
-    line = line_decoder.decode(raw)
-    cls = EVENT_OF_LINE[type(line)]
+    line = _line_decoder().decode(raw)
+    cls = _event_of_line()[type(line)]
     fields = {f: getattr(line, f) for f in cls.__struct_fields__}
     envelope = {f: getattr(line, f) for f in ENVELOPE_NAMES}
     return Line(cls(**fields), **envelope)
@@ -121,4 +140,4 @@ def encode_line(
 
 def schema() -> dict[str, Any]:
     """The JSON Schema of an import/export line."""
-    return msgspec.json.schema(ANY_LINE)
+    return msgspec.json.schema(_any_line())

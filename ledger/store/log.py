@@ -11,7 +11,7 @@ Both stores write, in the same transaction as the events themselves:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -48,8 +48,7 @@ def _leaf_data(
 _FORMAT = LEAF_FORMAT.to_bytes(1, "big")
 
 
-@dataclass(frozen=True)
-class LogRow:
+class LogRow(NamedTuple):
     """One row of the log joined with the event stored for it."""
 
     position: int
@@ -61,8 +60,7 @@ class LogRow:
     leaf: bytes
 
 
-@dataclass(frozen=True)
-class Appended:
+class Appended(NamedTuple):
     """What the log gains from one insert: rows to write and the new head."""
 
     rows: list[tuple[int, UUID, UUID, int, bytes]]

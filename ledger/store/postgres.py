@@ -29,6 +29,7 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ledger_log ("
     "position bigint PRIMARY KEY, event_id uuid NOT NULL UNIQUE, "
     "originator_id uuid NOT NULL, originator_version bigint NOT NULL, leaf bytea NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS ledger_log_stream ON ledger_log (originator_id, position)",
     "CREATE TABLE IF NOT EXISTS ledger_head ("
     "id int PRIMARY KEY CHECK (id = 1), size bigint NOT NULL, frontier bytea NOT NULL)",
     "CREATE TABLE IF NOT EXISTS material_keys ("
@@ -134,9 +135,18 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 for r in curs.fetchall()
             ]
 
-    def select_course(self, originator_id: UUID) -> list[LogRow]:
-        """Every event of one course stream, in order."""
-        return self._rows("WHERE l.originator_id = %s ORDER BY l.position", (originator_id,))
+    def select_course(self, originator_id: UUID) -> list[tuple[int, bytes]]:
+        """Position and stored state of every event of one course stream, in order."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT l.position, e.state FROM ledger_log l JOIN {} e "
+                    "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
+                    "WHERE l.originator_id = %s ORDER BY l.position"
+                ).format(Identifier(self.events_table_name)),
+                (originator_id,),
+            )
+            return [(r["position"], bytes(r["state"])) for r in curs.fetchall()]
 
     def select_log(self, after: int, limit: int) -> list[LogRow]:
         """Up to `limit` log rows after position `after`."""

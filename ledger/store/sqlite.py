@@ -30,6 +30,8 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ledger_log ("
     "position INTEGER PRIMARY KEY, event_id BLOB NOT NULL UNIQUE, "
     "originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, leaf BLOB NOT NULL)",
+    # A course's events, in order, without reading the whole log.
+    "CREATE INDEX IF NOT EXISTS ledger_log_stream ON ledger_log (originator_id, position)",
     "CREATE TABLE IF NOT EXISTS ledger_head ("
     "id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, frontier BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS material_keys ("
@@ -125,11 +127,16 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         )
         return None  # positions are known to the caller, which asked for first_position
 
-    def select_course(self, originator_id: UUID) -> list[LogRow]:
-        """Every event of one course stream, in order."""
+    def select_course(self, originator_id: UUID) -> list[tuple[int, bytes]]:
+        """Position and stored state of every event of one course stream, in order."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute(SELECT_LOG + "WHERE l.originator_id = ? ORDER BY l.position", (originator_id.hex,))
-            return [_row(r) for r in c.fetchall()]
+            c.execute(
+                "SELECT l.position, e.state FROM ledger_log l JOIN stored_events e "
+                "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
+                "WHERE l.originator_id = ? ORDER BY l.position",
+                (originator_id.hex,),
+            )
+            return c.fetchall()  # type: ignore[no-any-return]
 
     def select_log(self, after: int, limit: int) -> list[LogRow]:
         """Up to `limit` log rows after position `after`."""
