@@ -22,7 +22,7 @@ from bench.harness import Config, Result, environment, log, table
 GROUPS = [
     "write",
     # "read",
-    # "integrity",
+    "integrity",
 ]
 
 Benchmark = Callable[[Config], list[Result]]

@@ -137,9 +137,9 @@ def verify_receipt(receipt_file: IO[str], checkpoint_file: IO[str]) -> None:
 
 
 @click.command("keygen")
-@click.argument("private_file", metavar="PRIVATE", type=click.File("wb", lazy=True))
+@click.argument("private_path", metavar="PRIVATE", type=click.Path(dir_okay=False, writable=True))
 @click.argument("public_file", metavar="PUBLIC", type=click.File("wb", lazy=True))
-def keygen(private_file: IO[bytes], public_file: IO[bytes]) -> None:
+def keygen(private_path: str, public_file: IO[bytes]) -> None:
     """Make an Ed25519 key pair for signing checkpoints (PEM files).
 
     \b
@@ -148,8 +148,13 @@ def keygen(private_file: IO[bytes], public_file: IO[bytes]) -> None:
     """
     from ledger import checkpoint as cp
 
+    import os
+
     private, public = cp.generate_keypair()
-    private_file.write(private)
+    # Readable by its owner only, from the moment it exists.
+    descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(private)
     public_file.write(public)
     click.echo("wrote the private key (keep it secret) and the public key (share it)")
 
@@ -168,8 +173,13 @@ def postgres_roles(writer: str, auditor: str) -> None:
     Example:
       subledger postgres-roles staff auditor | psql "$OWNER_URL"
     """
+    import re
+
     from ledger.store.roles import roles_sql
 
+    for role in (writer, auditor):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", role):
+            raise click.BadParameter(f"{role!r} is not a plain PostgreSQL role name (letters, digits, _)")
     click.echo(roles_sql(writer, auditor), nl=False)
 
 

@@ -27,7 +27,7 @@ from ledger.bulk import paused_gc
 from ledger.course import Course
 from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, StoreError
 from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
-from ledger.store import LogRow, store_env
+from ledger.store import LogRow, redacted, store_env
 
 # The namespace of course stream ids; never change it (streams would be lost).
 COURSE_NAMESPACE = UUID("2b4f8d0e-6a57-4c1b-8f3e-93d0a1c5e7b2")
@@ -109,7 +109,7 @@ class Ledger(Application[UUID]):
         except LedgerError:
             raise
         except Exception as error:  # noqa: BLE001 - each driver raises its own kinds; say them in one line
-            raise StoreError(f"cannot open store {store!r}: {_first_line(error)}") from None
+            raise StoreError(f"cannot open store {redacted(store)!r}: {_first_line(error)}") from None
         self.store = store
 
     # -- writing -------------------------------------------------------------
@@ -146,7 +146,9 @@ class Ledger(Application[UUID]):
     def _record_lines(
         self, lines: list[tuple[int, wire.Line]], actor: str, dry_run: bool = False
     ) -> Imported:
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                _back_off(attempt)
             batch = self._decide(lines, actor)
             if batch.problems:
                 raise ImportRejected(batch.problems)
@@ -178,6 +180,8 @@ class Ledger(Application[UUID]):
         self, batch: _Batch, line: wire.Line, actor: str, now: datetime, elsewhere: dict[UUID, UUID]
     ) -> None:
         event = line.event
+        if line.keys is not None and not isinstance(event, ev.ApplicationSubmitted):
+            raise Refused("wrong-field", f"only ApplicationSubmitted lines carry keys, not {ev.type_name(event)}")
         course = self._course_in(batch, event.course)
         if isinstance(event, ev.CourseOpened):
             tz = event.timezone
@@ -332,6 +336,15 @@ class Ledger(Application[UUID]):
             return record
         opened = vault.open_application(event, record.id, self.material_keys(course, event.student))
         return msgspec.structs.replace(record, event=opened)
+
+
+def _back_off(attempt: int) -> None:
+    """Wait a little, at random, before deciding again: writers that keep
+    colliding in lockstep would otherwise collide forever."""
+    import random  # only after a conflict: not worth its import on every start
+    import time
+
+    time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))
 
 
 def _first_line(error: Exception) -> str:

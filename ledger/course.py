@@ -172,7 +172,7 @@ class Course:
             case ev.ExamRegistered():
                 self.exam[e.student] = record
             case ev.ExamGraded():
-                self.grades[e.student] = record
+                self.grades[e.student] = latest(self.grades.get(e.student), record)
             case ev.ApplicationMaterialErased():
                 self.erasures.append(record)
 

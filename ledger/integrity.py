@@ -17,7 +17,7 @@ from typing import Any
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, Receipt
 from ledger.errors import LedgerError
-from ledger.store.log import LEAF_FORMAT, LogRow, _leaf_data
+from ledger.store.log import LEAF_FORMAT, LogRow, leaf
 
 ORIGIN_PREFIX = "subledger/"
 PAGE = 20_000
@@ -69,16 +69,7 @@ def _rows(ledger: Any) -> Iterator[LogRow]:
 def recompute_leaf(row: LogRow) -> bytes:
     """The leaf hash of a log row, from the bytes stored for its event."""
     assert row.state is not None and row.topic is not None
-    return merkle.leaf_hash(
-        _leaf_data(
-            row.position,
-            row.event_id.bytes,
-            row.originator_id.bytes,
-            row.version,
-            row.topic.encode(),
-            row.state,
-        )
-    )
+    return leaf(row.position, row.event_id.bytes, row.originator_id.bytes, row.version, row.topic.encode(), row.state)
 
 
 def verify(ledger: Any, trusted: Checkpoint | None = None) -> Verdict:

@@ -219,15 +219,16 @@ class Frontier:
 
     def append(self, leaf: bytes) -> None:
         """Append one leaf hash."""
-        if not _is_hash(leaf):
+        if len(leaf) != HASH_SIZE or not isinstance(leaf, bytes):
             raise ValueError(f"a leaf hash must be {HASH_SIZE} bytes")
         # Binary increment: each trailing set bit is a subtree of equal size to
-        # the left that now merges with the new one (O(1) amortised).
-        h, s = leaf, self._size
+        # the left that now merges with the new one (O(1) amortised). The node
+        # hash is written out: this runs once per appended event.
+        h, s, hashes = leaf, self._size, self._hashes
         while s & 1:
-            h = node_hash(self._hashes.pop(), h)
+            h = sha256(_NODE + hashes.pop() + h).digest()
             s >>= 1
-        self._hashes.append(h)
+        hashes.append(h)
         self._size += 1
 
     def extend(self, leaves: Iterable[bytes]) -> None:

@@ -114,8 +114,10 @@ def _rejected(course: Course, e: ev.ApplicationRejected) -> None:
 
 def _withdrawn(course: Course, e: ev.ApplicationWithdrawn) -> None:
     _application(course, e.student)
-    if course.applications[e.student].withdrawn is not None:
-        raise Refused("decided-twice", f"{e.student!r} has already withdrawn")
+    application = course.applications[e.student]
+    if application.withdrawn is not None or application.rejected is not None:
+        state = "withdrawn" if application.withdrawn else "rejected"
+        raise Refused("decided-twice", f"the application of {e.student!r} is already {state}")
 
 
 def _preference(course: Course, e: ev.GroupPreferenceRegistered) -> None:

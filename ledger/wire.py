@@ -10,8 +10,8 @@ reads any line, refuses unknown fields, and names what is wrong.
 from __future__ import annotations
 
 import uuid
-from functools import cache
 from datetime import datetime
+from functools import cache
 from typing import Any, Union
 from uuid import UUID
 

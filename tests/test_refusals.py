@@ -329,6 +329,16 @@ def test_erase_twice(store: str) -> None:
     assert_refused(store, "nothing-to-erase", ["idl-2025"], "erase-material")
 
 
+def test_withdraw_after_rejection(store: str) -> None:
+    assert_refused(store, "decided-twice", [EMMY, "rejected"], "withdraw", EMMY, "--reason", "changed mind")
+
+
+def test_keys_only_on_applications(store: str) -> None:
+    line = '{"type": "ApplicationAccepted", "course": "idl-2025", "at": "2025-04-02T10:00:00+02:00", '
+    line += '"student": "231003", "keys": {"identity": "AAAA"}}\n'
+    assert_import_refused(store, line, 1, "wrong-field", ["ApplicationAccepted"])
+
+
 def test_retract_needs_an_event_id(store: str) -> None:
     before = count(store)
     result = run(store, "retract", "not-a-uuid", "--reason", "x")

@@ -8,12 +8,22 @@ from urllib.parse import unquote, urlsplit
 from ledger.errors import StoreError
 from ledger.store.log import LogRow
 
-__all__ = ["LogRow", "is_postgres", "store_env"]
+__all__ = ["LogRow", "is_postgres", "redacted", "store_env"]
 
 
 def is_postgres(store: str) -> bool:
     """Whether `store` names a PostgreSQL database rather than an SQLite file."""
     return store.startswith(("postgresql://", "postgres://"))
+
+
+def redacted(store: str) -> str:
+    """`store` fit to print: a PostgreSQL URL without its password."""
+    if not is_postgres(store):
+        return store
+    url = urlsplit(store)
+    if url.password is None:
+        return store
+    return url._replace(netloc=url.netloc.replace(f":{url.password}@", ":***@")).geturl()
 
 
 def store_env(store: str) -> dict[str, str]:
@@ -24,9 +34,13 @@ def store_env(store: str) -> dict[str, str]:
             "SQLITE_DBNAME": store,
             "CREATE_TABLE": "true",
         }
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is None:
+        raise StoreError("a PostgreSQL store needs the driver: pip install 'subledger[postgres]'")
     url = urlsplit(store)
     if not url.hostname or not url.path.strip("/"):
-        raise StoreError(f"store URL {store!r} needs a host and a database name")
+        raise StoreError(f"store URL {redacted(store)!r} needs a host and a database name")
     env = {
         "PERSISTENCE_MODULE": "ledger.store.postgres:Factory",
         "POSTGRES_DBNAME": unquote(url.path.strip("/")),

@@ -11,6 +11,7 @@ Both stores write, in the same transaction as the events themselves:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from hashlib import sha256
 from typing import NamedTuple
 from uuid import UUID
 
@@ -24,16 +25,21 @@ LEAF_FORMAT = 1
 def leaf_data(
     position: int, event_id: UUID, originator_id: UUID, version: int, topic: str, state: bytes
 ) -> bytes:
-    """The bytes a Merkle leaf commits to: everything stored for one event."""
-    return _leaf_data(position, event_id.bytes, originator_id.bytes, version, topic.encode(), state)
+    """The bytes a Merkle leaf commits to: everything stored for one event (format 1)."""
+    return _joined(_FORMAT, position, event_id.bytes, originator_id.bytes, version, topic.encode(), state)
 
 
-def _leaf_data(
-    position: int, event_id: bytes, originator_id: bytes, version: int, topic: bytes, state: bytes
+def leaf(position: int, event_id: bytes, originator_id: bytes, version: int, topic: bytes, state: bytes) -> bytes:
+    """The leaf hash of one stored event: RFC 9162's SHA-256(0x00 ‖ leaf data), in one pass."""
+    return sha256(_joined(_LEAF_PREFIX, position, event_id, originator_id, version, topic, state)).digest()
+
+
+def _joined(
+    head: bytes, position: int, event_id: bytes, originator_id: bytes, version: int, topic: bytes, state: bytes
 ) -> bytes:
     return b"".join(
         (
-            _FORMAT,
+            head,
             position.to_bytes(8, "big"),
             event_id,
             originator_id,
@@ -46,6 +52,7 @@ def _leaf_data(
 
 
 _FORMAT = LEAF_FORMAT.to_bytes(1, "big")
+_LEAF_PREFIX = b"\x00" + _FORMAT  # RFC 9162's leaf prefix, then the format byte
 
 
 class LogRow(NamedTuple):
@@ -80,9 +87,7 @@ def extend(
         if stream is None:
             oid = s.originator_id if isinstance(s.originator_id, UUID) else UUID(s.originator_id)
             stream = streams[s.originator_id] = (oid, oid.bytes)
-        leaf = merkle.leaf_hash(
-            _leaf_data(position, event_id.bytes, stream[1], s.originator_version, s.topic.encode(), s.state)
-        )
-        frontier.append(leaf)
-        rows.append((position, event_id, stream[0], s.originator_version, leaf))
+        hashed = leaf(position, event_id.bytes, stream[1], s.originator_version, s.topic.encode(), s.state)
+        frontier.append(hashed)
+        rows.append((position, event_id, stream[0], s.originator_version, hashed))
     return Appended(rows, size + len(stored), frontier.to_bytes())
