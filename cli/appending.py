@@ -43,8 +43,11 @@ def appends(fn: Callable[..., Any]) -> Callable[..., Any]:
         if built is None:
             return
         events = built if isinstance(built, list) else [built]
-        for record in session.ledger(must_exist=False).append(events, session.actor):
+        ledger = session.ledger(must_exist=False)
+        for record in ledger.append(events, session.actor):
             click.echo(f"recorded {type_name(record.event)} at position {record.position} (id {record.id})")
+        for notice in ledger.notices:
+            click.echo(f"note: {notice}", err=True)
 
     return command
 

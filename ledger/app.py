@@ -111,6 +111,7 @@ class Ledger(Application[UUID]):
         except Exception as error:  # noqa: BLE001 - each driver raises its own kinds; say them in one line
             raise StoreError(f"cannot open store {redacted(store)!r}: {_first_line(error)}") from None
         self.store = store
+        self.notices: list[str] = []  # what a user should know after a command succeeded
 
     # -- writing -------------------------------------------------------------
 
@@ -276,7 +277,9 @@ class Ledger(Application[UUID]):
             pending, ids=ids, keys=new_keys, erase=erase, first_position=batch.head + 1
         )
         if erase:
-            self.recorder.compact()  # type: ignore[attr-defined]
+            notice = self.recorder.compact()  # type: ignore[attr-defined]
+            if notice:
+                self.notices.append(notice)
 
     # -- reading -------------------------------------------------------------
 

@@ -75,3 +75,14 @@ def test_the_auditor_reads_exports_and_verifies_but_cannot_append(roles: tuple[s
     refused = runner.invoke(main, ["--store", auditor_url, "--actor", "auditor", "accept", "230002"])
     assert refused.exit_code == 1 and refused.output.startswith("error: the store refused the write")
     assert Ledger(auditor_url).head()[0] == 6
+
+
+def test_an_erasure_by_the_writer_says_what_the_owner_must_still_do(roles: tuple[str, str]) -> None:
+    writer_url, _ = roles
+    runner = CliRunner()
+    base = ["--store", writer_url, "--actor", "staff"]
+    assert runner.invoke(main, [*base, "reject", "230002", "--reason", "full"]).exit_code == 0
+    erased = runner.invoke(main, [*base, "erase-material"])
+    assert erased.exit_code == 0
+    assert "note: the destroyed keys are deleted but their bytes stay on disk" in erased.stderr
+    assert "VACUUM (FULL) material_keys" in erased.stderr

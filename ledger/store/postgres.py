@@ -187,10 +187,23 @@ class LedgerRecorder(PostgresApplicationRecorder):
             )
             return [bytes(r["state"]) for r in curs.fetchall()]
 
-    def compact(self) -> None:
-        """Rewrite the key table so destroyed keys leave no dead tuples behind."""
+    def compact(self) -> str | None:
+        """Rewrite the key table so destroyed keys leave no dead tuples behind.
+
+        Only the table's owner may; for anyone else, say what remains to be done.
+        """
         with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                "SELECT pg_has_role(current_user, tableowner, 'USAGE') AS owns FROM pg_tables "
+                "WHERE tablename = 'material_keys' AND schemaname = current_schema()"
+            ).fetchone()
+            if not (row and row["owns"]):
+                return (
+                    "the destroyed keys are deleted but their bytes stay on disk until the owner of "
+                    "material_keys runs: VACUUM (FULL) material_keys"
+                )
             conn.execute("VACUUM (FULL) material_keys")
+        return None
 
 
 class Factory(PostgresFactory):

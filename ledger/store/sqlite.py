@@ -176,10 +176,11 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             c.execute("SELECT state FROM stored_events WHERE topic = 'CourseOpened' ORDER BY rowid")
             return [r[0] for r in c.fetchall()]
 
-    def compact(self) -> None:
+    def compact(self) -> str | None:
         """Fold the write-ahead log into the main file and truncate it (after erasure)."""
         with self.datastore.get_connection(commit=True) as conn:
             conn._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return None
 
 
 class Factory(SQLiteFactory):
