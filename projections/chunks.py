@@ -1,0 +1,120 @@
+"""How the views keep a course: its log positions, in fixed-size chunks.
+
+A course is one eventsourcing stream; its records in fold order are the
+stream's events, version 1, 2, 3 … The views keep, per course, the stream and
+the ledger position of every version (`positions`: `1,5,9`, JSON without its
+brackets, so that appending is a byte concatenation the database does itself).
+Reading a course is then one range read of the stream by its primary key and
+one decode, never a scan of the log; and a rebuild reads the log's positions
+only, never an event. The events stay where the ledger stored them, so the
+views hold no application material at all, sealed or not.
+
+Chunk k of a course holds the positions of versions k·CHUNK+1 … (k+1)·CHUNK,
+whatever batches they arrived in, so incremental catch-up and rebuild write
+identical rows, and an append touches one short row, never the whole course.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import msgspec
+
+from ledger.events import Envelope, Recorded
+
+CHUNK = 1024
+# Event types every student's outcomes rest on (see projections.scope.COURSE_WIDE).
+COURSE_WIDE = frozenset(
+    {
+        "CourseOpened", "AssignmentPublished", "DeadlineChanged", "GroupsAllocated",
+        "CourseworkClosed", "EventRetracted", "ApplicationMaterialErased",
+    }
+)  # fmt: skip
+
+_positions = msgspec.json.Decoder(list[int])
+_envelopes = msgspec.json.Decoder(list[Envelope])
+
+
+class _CourseOf(msgspec.Struct):
+    course: str
+
+
+class _EnvelopeCourse(msgspec.Struct):
+    event: _CourseOf
+
+
+_course_of = msgspec.json.Decoder(_EnvelopeCourse)
+
+
+def course_of(state: bytes) -> str:
+    """The course a stored envelope belongs to (reads that field only)."""
+    return _course_of.decode(state).event.course
+
+
+class CheckpointMoved(Exception):
+    """Another process moved the views on while this one was catching up: start over."""
+
+
+class Batch(NamedTuple):
+    """New log entries: the positions of each stream, in order, and the last position."""
+
+    streams: dict[Any, list[int]]
+    last: int
+
+
+def group(rows: list[tuple[int, Any]]) -> Batch:
+    """Log entries (position, stream) grouped by stream."""
+    streams: dict[Any, list[int]] = {}
+    for position, stream in rows:
+        positions = streams.get(stream)
+        if positions is None:
+            streams[stream] = [position]
+        else:
+            positions.append(position)
+    return Batch(streams, rows[-1][0])
+
+
+class Write(NamedTuple):
+    """One chunk row to write: appended to if it exists (`append`), else inserted."""
+
+    chunk: int
+    positions: bytes
+    append: bool
+
+
+def plan(size: int, positions: list[int]) -> list[Write]:
+    """The chunk writes that add `positions` to a course holding `size` records."""
+    writes = []
+    done = 0
+    total = len(positions)
+    while done < total:
+        offset = size % CHUNK
+        take = min(CHUNK - offset, total - done)
+        text = ",".join(map(str, positions[done : done + take])).encode()
+        writes.append(Write(size // CHUNK, b"," + text if offset else text, append=offset != 0))
+        size += take
+        done += take
+    return writes
+
+
+def positions(rows: list[bytes]) -> list[int]:
+    """The positions held by a course's chunk rows, in order."""
+    return _positions.decode(b"[" + b",".join(map(bytes, rows)) + b"]") if rows else []
+
+
+def records(positions: list[int], events: list[tuple[str, bytes]], student: str | None = None) -> list[Recorded]:
+    """Records from a stream's events (type, stored envelope; versions 1, 2 …) and positions.
+
+    With `student`, only course-wide events and those whose bytes name the
+    student are decoded: a cheap superset of the student's share, which
+    `projections.scope.share` then cuts exactly.
+    """
+    pairs = zip(positions, events, strict=True)
+    if student is not None:
+        needle = msgspec.json.encode(student)
+        pairs = ((p, e) for p, e in pairs if e[0] in COURSE_WIDE or needle in e[1])  # type: ignore[assignment]
+    kept = list(pairs)
+    if not kept:
+        return []
+    envelopes = _envelopes.decode(b"[" + b",".join(bytes(e[1]) for _, e in kept) + b"]")
+    return [Recorded(e.id, p, e.recorded_at, e.recorded_by, e.event) for (p, _), e in zip(kept, envelopes, strict=True)]

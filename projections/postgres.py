@@ -1,0 +1,142 @@
+"""The view tables on PostgreSQL: eventsourcing's tracking recorder plus the course positions.
+
+Imported only for postgresql:// stores. A catch-up's write transaction first
+takes a self-conflicting lock on the view tables, so two processes catching up
+at once are serialised (readers are not blocked) and the second finds the
+checkpoint moved and starts over.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresTrackingRecorder
+from psycopg.sql import SQL, Composed, Identifier
+
+from projections.chunks import Batch, CheckpointMoved, course_of, plan
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS view_courses ("
+    "course text PRIMARY KEY, stream uuid NOT NULL UNIQUE, size bigint NOT NULL, "
+    "first_position bigint NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS view_chunks ("
+    "course text NOT NULL, chunk bigint NOT NULL, positions bytea NOT NULL, "
+    "PRIMARY KEY (course, chunk))",
+)
+
+
+class ViewRecorder(PostgresTrackingRecorder):
+    """Course chunks and the checkpoint, in the ledger's PostgreSQL database."""
+
+    def __init__(self, datastore: Any, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.sql_create_statements.extend(SQL(s).format() for s in SCHEMA)  # type: ignore[arg-type]
+        self.events_table_name = "stored_events"  # set by the runner to the ledger's
+
+    def _tracking(self) -> Composed:
+        return SQL("{}.{}").format(Identifier(self.datastore.schema), Identifier(self.tracking_table_name))
+
+    def _events(self) -> Identifier:
+        return Identifier(self.events_table_name)
+
+    def progress(self, name: str) -> tuple[int, int | None]:
+        """The ledger's size and the last position applied to the views (None: never built)."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL(
+                    "SELECT (SELECT size FROM ledger_head WHERE id = 1) AS size, "
+                    "(SELECT MAX(notification_id) FROM {} WHERE application_name = %s) AS done"
+                ).format(self._tracking()),
+                (name,),
+            )
+            row = curs.fetchone()
+            assert row is not None
+            return row["size"] or 0, row["done"]
+
+    def select_new(self, after: int, count: int) -> list[tuple[int, Any]]:
+        """The `count` log entries after `after`: (position, stream)."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT position, originator_id FROM ledger_log WHERE position > %s ORDER BY position LIMIT %s",
+                (after, count),
+            )
+            return [(r["position"], r["originator_id"]) for r in curs.fetchall()]
+
+    def save(self, name: str, expected: int | None, batch: Batch, reset: bool = False) -> None:
+        """Add `batch` to the course chunks and move the checkpoint, in one transaction."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute("LOCK TABLE view_courses IN SHARE ROW EXCLUSIVE MODE")
+            curs.execute(
+                SQL("SELECT MAX(notification_id) AS done FROM {} WHERE application_name = %s").format(self._tracking()),
+                (name,),
+            )
+            row = curs.fetchone()
+            if (row["done"] if row else None) != expected:
+                raise CheckpointMoved(name)
+            if reset:
+                curs.execute("DELETE FROM view_chunks")
+                curs.execute("DELETE FROM view_courses")
+                curs.execute(SQL("DELETE FROM {} WHERE application_name = %s").format(self._tracking()), (name,))
+            curs.execute(
+                "SELECT stream, course, size FROM view_courses WHERE stream = ANY(%s)",
+                (list(batch.streams),),
+            )
+            known = {r["stream"]: (r["course"], r["size"]) for r in curs.fetchall()}
+            appends, inserts, courses = [], [], []
+            for stream, positions in batch.streams.items():
+                if stream in known:
+                    course, size = known[stream]
+                else:
+                    curs.execute(
+                        SQL("SELECT state FROM {} WHERE originator_id = %s AND originator_version = 1").format(
+                            self._events()
+                        ),
+                        (stream,),
+                    )
+                    first = curs.fetchone()
+                    assert first is not None
+                    course, size = course_of(bytes(first["state"])), 0
+                for w in plan(size, positions):
+                    if w.append:
+                        appends.append((w.positions, course, w.chunk))
+                    else:
+                        inserts.append((course, w.chunk, w.positions))
+                courses.append((course, stream, size + len(positions), positions[0]))
+            if appends:
+                curs.executemany(
+                    "UPDATE view_chunks SET positions = positions || %s WHERE course = %s AND chunk = %s",
+                    appends,
+                )
+            if inserts:
+                curs.executemany("INSERT INTO view_chunks VALUES (%s, %s, %s)", inserts)
+            curs.executemany(
+                "INSERT INTO view_courses VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (course) DO UPDATE SET size = excluded.size",
+                courses,
+            )
+            self._insert_tracking(curs, Tracking(name, batch.last))
+
+    def select_course(self, course: str) -> tuple[list[bytes], list[tuple[str, bytes]]]:
+        """A course's chunk rows, and its events (type, stored envelope) up to what they hold."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT stream, size FROM view_courses WHERE course = %s", (course,))
+            row = curs.fetchone()
+            if row is None:
+                return [], []
+            curs.execute("SELECT positions FROM view_chunks WHERE course = %s ORDER BY chunk", (course,))
+            chunks = [bytes(r["positions"]) for r in curs.fetchall()]
+            curs.execute(
+                SQL(
+                    "SELECT topic, state FROM {} WHERE originator_id = %s AND originator_version <= %s "
+                    "ORDER BY originator_version"
+                ).format(self._events()),
+                (row["stream"], row["size"]),
+            )
+            return chunks, [(r["topic"], bytes(r["state"])) for r in curs.fetchall()]
+
+    def select_courses(self) -> list[str]:
+        """The courses in the views, in the order they were opened."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT course FROM view_courses ORDER BY first_position")
+            return [r["course"] for r in curs.fetchall()]
