@@ -75,11 +75,11 @@ def render(table: Table, fmt: str, out: BinaryIO) -> None:
     if fmt == "csv":
         _csv(table, out)
     elif fmt == "json":
-        objects = [dict(zip(table.columns, row)) for row in table.rows]
+        objects = [dict(zip(table.columns, row, strict=True)) for row in table.rows]
         out.write(msgspec.json.format(msgspec.json.encode(objects), indent=2) + b"\n")
     elif fmt == "jsonl":
         encode = msgspec.json.encode
-        out.writelines(encode(dict(zip(table.columns, row))) + b"\n" for row in table.rows)
+        out.writelines(encode(dict(zip(table.columns, row, strict=True))) + b"\n" for row in table.rows)
     elif fmt == "xlsx":
         _xlsx(table, out)
     elif fmt == "table":
@@ -185,11 +185,11 @@ def _text_table(table: Table, out: BinaryIO) -> None:
     body = [[_terminal_text(v) for v in row] for row in table.rows]
     widths = [_display_width(h) for h in header]
     for cells in body:
-        widths = [max(w, _display_width(t)) for w, t in zip(widths, cells)]
+        widths = [max(w, _display_width(t)) for w, t in zip(widths, cells, strict=True)]
 
     def line(cells: list[str], right: list[bool]) -> str:
         parts = []
-        for text, width, r in zip(cells, widths, right):
+        for text, width, r in zip(cells, widths, right, strict=True):
             pad = " " * (width - _display_width(text))
             parts.append(pad + text if r else text + pad)
         return "  ".join(parts).rstrip() + "\n"
@@ -202,5 +202,5 @@ def _text_table(table: Table, out: BinaryIO) -> None:
         header_right.append(bool(values) and all(_is_number(v) for v in values))
     out.write(line(header, header_right).encode("utf-8"))
     out.write(("  ".join("-" * w for w in widths) + "\n").encode("utf-8"))
-    for cells, right in zip(body, numeric):
+    for cells, right in zip(body, numeric, strict=True):
         out.write(line(cells, right).encode("utf-8"))

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ledger import events as ev
+from ledger import events as ev  # noqa: E402 - after the path set-up above, for running as a script
 
 OUTPUT = Path(__file__).resolve().parent / "idl-2025.jsonl"
 COURSE = "idl-2025"

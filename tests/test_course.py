@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from ledger import events as ev
 from ledger.course import Course
 from ledger.events import Recorded
 
-T = datetime(2025, 8, 1, 10, tzinfo=timezone.utc)
+T = datetime(2025, 8, 1, 10, tzinfo=UTC)
 
 
 def _record(position: int, event: ev.Event) -> Recorded:

@@ -187,8 +187,8 @@ def test_csv_neutralised_and_lossless(rows: list[tuple[str, ...]]) -> None:
     read = list(csv.reader(io.StringIO(rendered(table, "csv").decode("utf-8"), newline="")))
     assert read[0] == ["x", "y"]
     assert len(read) == len(rows) + 1
-    for got_row, row in zip(read[1:], rows):
-        for got, text in zip(got_row, row):
+    for got_row, row in zip(read[1:], rows, strict=True):
+        for got, text in zip(got_row, row, strict=True):
             assert not got.startswith(DANGEROUS)
             assert got == _expected(text)
 
@@ -227,12 +227,12 @@ cells = st.one_of(
 @given(st.lists(st.lists(cells, min_size=3, max_size=3).map(tuple), max_size=6))
 def test_json_and_jsonl_round_trip(rows: list[tuple[object, ...]]) -> None:
     table = Table(("a", "b", "c"), rows)
-    expected = [dict(zip(table.columns, row)) for row in rows]
+    expected = [dict(zip(table.columns, row, strict=True)) for row in rows]
     assert json.loads(rendered(table, "json")) == expected
     # Split on bytes: str.splitlines would also break at U+2028 inside a value.
     data = rendered(table, "jsonl")
     assert data.endswith(b"\n") or not rows
     assert [json.loads(line) for line in data.split(b"\n")[:-1]] == expected
     # Exact types too: a bool stays a bool, an int an int.
-    for got, want in zip(json.loads(rendered(table, "json")), expected):
+    for got, want in zip(json.loads(rendered(table, "json")), expected, strict=True):
         assert [type(v) for v in got.values()] == [type(v) for v in want.values()]
