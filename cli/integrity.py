@@ -146,9 +146,9 @@ def keygen(private_path: str, public_file: IO[bytes]) -> None:
     Example:
       subledger keygen auditor.key auditor.pub
     """
-    from ledger import checkpoint as cp
-
     import os
+
+    from ledger import checkpoint as cp
 
     private, public = cp.generate_keypair()
     # Readable by its owner only, from the moment it exists.
@@ -165,9 +165,9 @@ def keygen(private_path: str, public_file: IO[bytes]) -> None:
 def postgres_roles(writer: str, auditor: str) -> None:
     """Print the SQL that gives a writer role and a read-only auditor role their rights.
 
-    Run it with psql as the owner of the schema, after the schema exists (any
-    subledger command run as the owner creates it). The writer appends but
-    cannot alter; the auditor reads, exports and verifies.
+    Run it with psql as the owner, after the owner has created the tables
+    (`subledger rebuild` creates the ledger's and the views'). The writer
+    appends but cannot alter; the auditor reads, exports and verifies.
 
     \b
     Example:
@@ -176,11 +176,12 @@ def postgres_roles(writer: str, auditor: str) -> None:
     import re
 
     from ledger.store.roles import roles_sql
+    from projections.runner import VIEW_TABLES
 
     for role in (writer, auditor):
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", role):
             raise click.BadParameter(f"{role!r} is not a plain PostgreSQL role name (letters, digits, _)")
-    click.echo(roles_sql(writer, auditor), nl=False)
+    click.echo(roles_sql(writer, auditor, maintained=VIEW_TABLES), nl=False)
 
 
 COMMANDS: list[Any] = [digest, verify, receipt, verify_receipt, keygen, postgres_roles]

@@ -14,6 +14,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from psycopg.sql import SQL, Composed, Identifier
 
+from ledger.store.postgres import schema_lock, schema_ready
 from projections.chunks import Batch, CheckpointMoved, course_of, plan
 
 SCHEMA = (
@@ -33,6 +34,14 @@ class ViewRecorder(PostgresTrackingRecorder):
         super().__init__(datastore, **kwargs)
         self.sql_create_statements.extend(SQL(s).format() for s in SCHEMA)  # type: ignore[arg-type]
         self.events_table_name = "stored_events"  # set by the runner to the ledger's
+
+    def create_table(self) -> None:
+        """Create the view tables once, as the ledger's recorder does its own."""
+        if schema_ready(self.datastore, "view_chunks"):
+            self.tracking_table_exists = True
+            return
+        with schema_lock(self.datastore):
+            super().create_table()
 
     def _tracking(self) -> Composed:
         return SQL("{}.{}").format(Identifier(self.datastore.schema), Identifier(self.tracking_table_name))

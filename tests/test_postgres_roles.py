@@ -17,6 +17,7 @@ from ledger import integrity
 from ledger.app import Ledger
 from ledger.errors import StoreError
 from ledger.store.roles import roles_sql
+from projections.runner import VIEW_TABLES
 from tests.contract_helpers import COURSE, T0, accepted, applications, course_opened
 
 pytestmark = pytest.mark.postgres
@@ -32,12 +33,13 @@ def _as(url: str, user: str, password: str) -> str:
 def roles(fresh_postgres_url: str) -> Iterator[tuple[str, str]]:
     """A store made by its owner, and URLs of a fresh writer and a fresh auditor role."""
     Ledger(fresh_postgres_url).append([course_opened(), *applications(3), *accepted(2)], "owner")
+    assert CliRunner().invoke(main, ["--store", fresh_postgres_url, "rebuild"]).exit_code == 0  # the owner's views
     suffix = secrets.token_hex(4)
     writer, auditor, password = f"writer_{suffix}", f"auditor_{suffix}", secrets.token_hex(8)
     with psycopg.connect(fresh_postgres_url, autocommit=True) as conn:
         for role in (writer, auditor):
             conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
-        conn.execute(roles_sql(writer, auditor))
+        conn.execute(roles_sql(writer, auditor, maintained=VIEW_TABLES))
     yield _as(fresh_postgres_url, writer, password), _as(fresh_postgres_url, auditor, password)
     with psycopg.connect(fresh_postgres_url, autocommit=True) as conn:
         for role in (writer, auditor):
@@ -86,3 +88,20 @@ def test_an_erasure_by_the_writer_says_what_the_owner_must_still_do(roles: tuple
     assert erased.exit_code == 0
     assert "note: the destroyed keys are deleted but their bytes stay on disk" in erased.stderr
     assert "VACUUM (FULL) material_keys" in erased.stderr
+
+
+def test_both_roles_read_the_views(fresh_postgres_url: str, roles: tuple[str, str]) -> None:
+    """The owner built the views; the writer keeps them current, the auditor reads past them."""
+    writer_url, auditor_url = roles
+    runner = CliRunner()
+
+    def admitted(url: str) -> list[str]:
+        shown = runner.invoke(main, ["--store", url, "export", "admission", "--format", "csv"])
+        assert shown.exit_code == 0, shown.output
+        return [line.split(",")[0] for line in shown.output.splitlines()[1:]]
+
+    assert admitted(writer_url) == admitted(auditor_url) == ["230000", "230001"]
+    assert runner.invoke(main, ["--store", writer_url, "--actor", "staff", "accept", "230002"]).exit_code == 0
+    # The auditor may not bring the views up to date, and reads the ledger itself.
+    assert admitted(auditor_url) == ["230000", "230001", "230002"]
+    assert admitted(writer_url) == ["230000", "230001", "230002"]

@@ -9,7 +9,8 @@ of the log (SPEC §6).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -41,6 +42,29 @@ SCHEMA = (
 )
 
 
+def schema_ready(datastore: Any, last_table: str) -> bool:
+    """Whether the table a schema creates last exists.
+
+    Starts check this instead of running CREATE … IF NOT EXISTS every time:
+    concurrent starts doing that deadlock in the catalogue, and a role without
+    CREATE privilege (an auditor, a writer) may not run it at all.
+    """
+    with datastore.get_connection() as conn:
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL AS ready", (last_table,)).fetchone()
+    return bool(row and row["ready"])
+
+
+@contextmanager
+def schema_lock(datastore: Any) -> Iterator[None]:
+    """Hold the advisory lock under which one process at a time creates tables."""
+    with datastore.get_connection() as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+
 class PositionTaken(IntegrityError):
     """A restore expected a position that another writer has taken."""
 
@@ -68,22 +92,12 @@ class LedgerRecorder(PostgresApplicationRecorder):
         ).format(table=Identifier(self.events_table_name))
 
     def create_table(self) -> None:
-        """Create the schema once; every later start only checks that it is there.
-
-        Concurrent starts that all ran CREATE … IF NOT EXISTS deadlock in the
-        catalogue, and a read-only auditor may not create anything at all.
-        """
-        with self.datastore.get_connection() as conn:
-            row = conn.execute("SELECT to_regclass('ledger_head') IS NOT NULL AS ready").fetchone()
-        if row and row["ready"]:
+        """Create the schema once; every later start only checks that it is there."""
+        if schema_ready(self.datastore, "ledger_head"):
             self.datastore.register_type_adapters()
             return
-        with self.datastore.get_connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
-            try:
-                super().create_table()
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+        with schema_lock(self.datastore):
+            super().create_table()
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         """Insert events, their log rows, the head and the keys in one transaction.

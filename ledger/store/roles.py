@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 
-def roles_sql(writer: str, auditor: str, events_table: str = "subledger_events") -> str:
+def roles_sql(
+    writer: str, auditor: str, events_table: str = "subledger_events", maintained: tuple[str, ...] = ()
+) -> str:
     """SQL, to run as the owner of the schema, that sets up a writer and an auditor role.
 
     The writer may append but not alter: the append-only triggers refuse UPDATE,
@@ -11,7 +13,8 @@ def roles_sql(writer: str, auditor: str, events_table: str = "subledger_events")
     disable triggers. It holds UPDATE on the events table only because
     PostgreSQL requires UPDATE, DELETE or TRUNCATE privilege for the EXCLUSIVE
     lock that eventsourcing takes to give positions in commit order. The
-    auditor may read, export and verify, and nothing else.
+    auditor may read, export and verify, and nothing else. `maintained` names
+    tables the writer keeps current besides the ledger's (the views).
     """
     w, a = (f'"{name}"' for name in (writer, auditor))
     return "\n".join(
@@ -24,6 +27,7 @@ def roles_sql(writer: str, auditor: str, events_table: str = "subledger_events")
             f"GRANT SELECT, INSERT, UPDATE ON ledger_head TO {w};",
             f"GRANT SELECT, INSERT, DELETE ON material_keys TO {w};",
             f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {w};",
+            *(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {w};" for table in maintained),
             "",
         )
     )
