@@ -19,29 +19,12 @@ from typing import Any, BinaryIO
 import click
 
 from cli.main import Session
+from cli.params import INSTANT
 from projections.formats import FORMATS
 
 EXTENSIONS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".xlsx": "xlsx", ".txt": "table"}
 
 
-class Instant(click.ParamType):
-    """An ISO 8601 instant; without an offset it is read in the course's time zone later.
-
-    (The same as cli.appending's, which a read does not import: it costs a few ms.)
-    """
-
-    name = "T"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            return datetime.fromisoformat(str(value).strip())
-        except ValueError:
-            self.fail(f"{value!r} is not an ISO 8601 instant (e.g. 2025-04-14T10:00+02:00)", param, ctx)
-
-
-INSTANT = Instant()
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from ledger import events as ev  # noqa: E402 - after the path set-up above, for running as a script
+from ledger.allocation import allocate_preferences  # noqa: E402
 
 OUTPUT = Path(__file__).resolve().parent / "idl-2025.jsonl"
 COURSE = "idl-2025"
@@ -536,24 +537,10 @@ class Semester:
             )
             self.emit(ev.GroupPreferenceRegistered, at, student=student, priorities=priorities)
             preferences[student] = priorities
-        # The ledger's own algorithm (ledger/allocation.py), so `allocate-groups --seed 2025`
-        # proposes the very same allocation.
-        room = {g: GROUP_CAPACITY for g, _, _, _ in GROUPS}
-        students = sorted(self.participants_at(ALLOCATED_AT))
-        random.Random(SEED).shuffle(students)
-        allocation: dict[str, str] = {}
-        unplaced = []
-        for student in students:
-            group = next((g for g in preferences.get(student, ()) if room[g] > 0), None)
-            if group is None:
-                unplaced.append(student)
-                continue
-            allocation[student] = group
-            room[group] -= 1
-        for student in unplaced:
-            group = max(room, key=lambda g: room[g])
-            allocation[student] = group
-            room[group] -= 1
+        # The ledger's own algorithm, so `allocate-groups --seed 2025` proposes the same.
+        capacities = {g: GROUP_CAPACITY for g, _, _, _ in GROUPS}
+        allocation = allocate_preferences(self.participants_at(ALLOCATED_AT), preferences, capacities, SEED)
+        room = {g: capacities[g] - list(allocation.values()).count(g) for g in capacities}
         self.emit(ev.GroupsAllocated, ALLOCATED_AT, allocation=allocation, seed=SEED)
         for student, group in allocation.items():
             self.groups[student] = [(ALLOCATED_AT, group)]
