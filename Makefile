@@ -32,7 +32,7 @@ test: $(STAMP)
 demo: $(STAMP)
 	@rm -f $(DEMO_STORE) $(DEMO_STORE)-wal $(DEMO_STORE)-shm
 	$(VENV)/bin/subledger --store $(DEMO_STORE) import samples/idl-2025.jsonl
-	$(VENV)/bin/subledger --store $(DEMO_STORE) status
+	$(VENV)/bin/subledger --store $(DEMO_STORE) status --format table
 
 bench: $(STAMP)
 	$(PY) -m bench

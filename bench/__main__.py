@@ -21,7 +21,7 @@ from bench.harness import Config, Result, environment, log, table
 
 GROUPS = [
     "write",
-    # "read",
+    "read",
     "integrity",
 ]
 
