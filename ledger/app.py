@@ -173,8 +173,8 @@ class Ledger(Application[UUID]):
                 self._decide_line(batch, line, actor, now, elsewhere)
             except Refused as refused:
                 batch.problems.append(_bad(number, refused))
-            except (LedgerError, clock.BadInstant) as error:
-                batch.problems.append(_bad(number, Refused("input", str(error))))
+            except clock.BadInstant as error:  # SPEC §2: an instant that needs a guess
+                batch.problems.append(_bad(number, Refused("time", str(error))))
         return batch
 
     def _decide_line(

@@ -16,6 +16,19 @@ from ledger import events as ev
 from ledger.events import Recorded
 
 
+def visible(
+    records: Iterable[Recorded], as_of: datetime | None = None, known_at: datetime | None = None
+) -> list[Recorded]:
+    """The records a view sees: what happened by `as_of`, of what was recorded by `known_at` (SPEC §2)."""
+    return [
+        r
+        for r in records
+        if (known_at is None or r.recorded_at <= known_at)
+        # Retractions apply in every view that has recorded them, whatever their `at`.
+        and (as_of is None or r.event.at <= as_of or isinstance(r.event, ev.EventRetracted))
+    ]
+
+
 class Application:
     """One applicant's application and what became of it."""
 
@@ -91,17 +104,7 @@ class Course:
 
     def view(self, as_of: datetime | None = None, known_at: datetime | None = None) -> Course:
         """The course as seen at clock `as_of` from what was recorded by `known_at`."""
-        records = self.records
-        if known_at is not None:
-            records = [r for r in records if r.recorded_at <= known_at]
-        if as_of is not None:
-            # Retractions apply in every view that has recorded them, whatever their `at`.
-            records = [
-                r
-                for r in records
-                if r.event.at <= as_of or isinstance(r.event, ev.EventRetracted)
-            ]
-        return Course.fold(self.name, records)
+        return Course.fold(self.name, visible(self.records, as_of, known_at))
 
     # -- the fold ----------------------------------------------------------
 

@@ -21,15 +21,11 @@ from typing import Any, NamedTuple
 import msgspec
 
 from ledger.events import Envelope, Recorded
+from projections import scope
 
 CHUNK = 1024
-# Event types every student's outcomes rest on (see projections.scope.COURSE_WIDE).
-COURSE_WIDE = frozenset(
-    {
-        "CourseOpened", "AssignmentPublished", "DeadlineChanged", "GroupsAllocated",
-        "CourseworkClosed", "EventRetracted", "ApplicationMaterialErased",
-    }
-)  # fmt: skip
+# The stored names of the event types every student's outcomes rest on.
+COURSE_WIDE = frozenset(cls.__struct_config__.tag for cls in scope.COURSE_WIDE)
 
 _positions = msgspec.json.Decoder(list[int])
 _envelopes = msgspec.json.Decoder(list[Envelope])

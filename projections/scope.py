@@ -13,6 +13,7 @@ from datetime import datetime
 
 from ledger import events as ev
 from ledger.course import Course
+from ledger.course import visible as visible_at
 from ledger.events import Recorded
 
 # Records every student's outcomes rest on; the rest concern named students only.
@@ -36,15 +37,8 @@ class Clock:
 
 
 def visible(records: Iterable[Recorded], clock: Clock) -> list[Recorded]:
-    """The records a view under `clock` sees (the same cut as `Course.view`)."""
-    known_at, as_of = clock.known_at, clock.as_of
-    return [
-        r
-        for r in records
-        if (known_at is None or r.recorded_at <= known_at)
-        # Retractions apply in every view that has recorded them, whatever their `at`.
-        and (r.event.at <= as_of or isinstance(r.event, ev.EventRetracted))
-    ]
+    """The records a view under `clock` sees (the write side's own cut)."""
+    return visible_at(records, clock.as_of, clock.known_at)
 
 
 def concerns(record: Recorded, student: str) -> bool:
