@@ -274,6 +274,7 @@ def explain(session: Session, student: str, out: Output) -> None:
       subledger explain 231045
       subledger explain 231045 --as-of 2025-05-01T12:00
     """
+    from ledger import coursework
     from ledger import events as ev
     from ledger.course import Course
     from projections import audit
@@ -288,7 +289,8 @@ def explain(session: Session, student: str, out: Output) -> None:
     programme = application.event.programme
     header = (
         f"{student} {name}, {programme} ({ev.CREDITS[programme]} credits), "
-        f"group {course.group_of.get(student, '-')}; as of {audit.instant(loaded.clock.as_of, loaded.tz)}"
+        f"group {coursework.groups_at(course, loaded.clock.as_of).get(student, '-')}; "
+        f"as of {audit.instant(loaded.clock.as_of, loaded.tz)}"
     )
     if loaded.clock.known_at is not None:
         header += f", known at {audit.instant(loaded.clock.known_at, loaded.tz)}"
@@ -338,7 +340,7 @@ def export(session: Session, view: str, out: Output) -> None:
     course = scope.course_view(loaded.name, loaded.records, loaded.clock)
     at = loaded.clock.as_of
     if view == "roster":
-        table = tables.roster(course)
+        table = tables.roster(course, at)
     else:
         names = loaded.views.names(course, course.applications)
         if view == "admission":

@@ -7,9 +7,10 @@ carries the records it rests on, so that an auditor can be told why.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ledger import events as ev
+from ledger.clock import localize, zone
 from ledger.course import Course
 from ledger.events import Recorded
 
@@ -113,6 +114,57 @@ def admission_status(course: Course, student: str, results: list[Outcome]) -> st
 def reasons(results: list[Outcome]) -> str:
     """`A03:late;A05:absent` in assignment order."""
     return ";".join(f"{o.assignment}:{o.reason}" for o in fails(results))
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def slot_offset(slot: str) -> timedelta | None:
+    """Where a weekly slot such as "Thu 11:00" falls after Monday 00:00; None if unreadable."""
+    day, _, time = slot.strip().partition(" ")
+    hours, _, minutes = time.strip().partition(":")
+    if day[:3].lower() not in WEEKDAYS or not (hours.isdigit() and minutes.isdigit()):
+        return None
+    if int(hours) > 23 or int(minutes) > 59:
+        return None
+    return timedelta(days=WEEKDAYS.index(day[:3].lower()), hours=int(hours), minutes=int(minutes))
+
+
+def change_takes_effect(course: Course, requested: datetime) -> datetime:
+    """When a group change takes effect: the first week whose earlier session comes after the request.
+
+    SPEC §1.3: a change must be requested before the earlier of a week's
+    sessions to count for that week; otherwise it counts from the next.
+    """
+    assert course.opened is not None
+    tz = course.opened.timezone
+    earliest = min(o for o in (slot_offset(g.slot) for g in course.opened.groups) if o is not None)
+    local = requested.astimezone(zone(tz)).replace(tzinfo=None)
+    monday = datetime.combine(local.date() - timedelta(days=local.weekday()), datetime.min.time())
+    session = localize(monday + earliest, tz)
+    if requested < session:
+        return session
+    return localize(monday + timedelta(days=7) + earliest, tz)
+
+
+def groups_at(course: Course, at: datetime) -> dict[str, str]:
+    """Each student's exercise group at `at`: the allocation, then the changes in effect by then.
+
+    A change for a student without a group (a late admission) places them at
+    once; a move between groups waits for `change_takes_effect`.
+    """
+    groups: dict[str, str] = {}
+    if course.allocation is not None:
+        groups.update(course.allocation.event.allocation)  # type: ignore[union-attr]
+    changes = sorted(
+        (r for records in course.group_changes.values() for r in records),
+        key=lambda r: (r.event.at, r.position),
+    )
+    for record in changes:
+        e = record.event
+        if e.student not in groups or change_takes_effect(course, e.at) <= at:  # type: ignore[union-attr]
+            groups[e.student] = e.group  # type: ignore[union-attr]
+    return groups
 
 
 def exam_result(grade: float | None) -> str:

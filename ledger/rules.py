@@ -41,6 +41,8 @@ def _check_opening(e: ev.CourseOpened) -> None:
     for group in e.groups:
         if group.capacity < 1:
             raise Refused("group-capacity", f"group {group.id!r} has capacity {group.capacity}")
+        if coursework.slot_offset(group.slot) is None:
+            raise Refused("slot", f"group {group.id!r} has slot {group.slot!r}; write a weekday and a time, e.g. 'Thu 11:00'")
     if e.max_team_size < 1 or e.max_fails < 0:
         raise Refused(
             "course-settings", f"max_team_size {e.max_team_size}, max_fails {e.max_fails}"

@@ -46,7 +46,7 @@ def student(course: Course, who: str, at: datetime) -> tuple[list[str], Table]:
     lines = [
         f"student    {who}",
         f"programme  {programme} ({ev.CREDITS[programme]} credits)",
-        f"group      {course.group_of.get(who, '-')}",
+        f"group      {coursework.groups_at(course, at).get(who, '-')}",
         f"status     {status} ({kinds['failed']} failed; max_fails {course.opened.max_fails})",
         "outcomes   " + ", ".join(f"{kinds[k]} {k}" for k in ("passed", "excused", "exempt", "failed", "open")),
         f"as of      {instant(at, tz)}",
@@ -78,8 +78,9 @@ def course_glance(course: Course, at: datetime) -> tuple[list[str], Table]:
             for o in results:
                 per_assignment[o.assignment][o.kind] += 1
     closed = f"closed {instant(course.closed.event.at, tz)}" if course.closed else "open"
+    placed = coursework.groups_at(course, at)
     groups = ", ".join(
-        f"{g.id} {len([s for s in participants if course.group_of.get(s) == g.id])}/{g.capacity}" for g in opened.groups
+        f"{g.id} {len([s for s in participants if placed.get(s) == g.id])}/{g.capacity}" for g in opened.groups
     )
     lines = [
         f"course        {course.name} ({opened.title})",

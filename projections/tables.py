@@ -43,12 +43,13 @@ def admission(course: Course, clock: datetime, names: Mapping[str, str]) -> Tabl
     """Exam admission of every admitted student (SPEC §5), withdrawn ones included."""
     rows: list[tuple[Cell, ...]] = []
     if course.opened is not None:
+        groups = coursework.groups_at(course, clock)
         for s in admitted(course):
             results = coursework.outcomes(course, s, clock)
             count = {k: sum(1 for o in results if o.kind == k) for k in ("passed", "excused", "failed", "open")}
             rows.append(
                 (
-                    s, names.get(s, ""), *_programme(course, s), course.group_of.get(s, ""),
+                    s, names.get(s, ""), *_programme(course, s), groups.get(s, ""),
                     count["passed"], count["excused"], count["failed"], count["open"],
                     coursework.admission_status(course, s, results), coursework.reasons(results),
                 )
@@ -69,23 +70,25 @@ def gradebook(course: Course, clock: datetime, names: Mapping[str, str]) -> Tabl
     return Table(("student", "name", *columns), rows, title="gradebook")
 
 
-def roster(course: Course) -> Table:
+def roster(course: Course, clock: datetime) -> Table:
     """Exercise groups with their members, then the teams of each assignment.
 
     A `group` row per exercise group (members: current participants in it, `;`
     between them); an `unplaced` row for participants in no group, if any; a
     `team` row per distinct team that handed in, per assignment, in the order
-    of their first hand-in.
+    of their first hand-in. Group changes count from the week they take
+    effect (SPEC §1.3).
     """
     rows: list[tuple[Cell, ...]] = []
     if course.opened is None:
         return Table(ROSTER, rows, title="roster")
     participants = course.participants()
+    groups = coursework.groups_at(course, clock)
     for group in course.opened.groups:
-        members = [s for s in participants if course.group_of.get(s) == group.id]
+        members = [s for s in participants if groups.get(s) == group.id]
         rows.append(("group", group.id, group.slot, "", ";".join(members)))
     known = {g.id for g in course.opened.groups}
-    unplaced = [s for s in participants if course.group_of.get(s) not in known]
+    unplaced = [s for s in participants if groups.get(s) not in known]
     if unplaced:
         rows.append(("unplaced", "", "", "", ";".join(unplaced)))
     for assignment in coursework.assignment_order(course):

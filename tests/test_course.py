@@ -29,3 +29,41 @@ def test_at_ties_go_to_the_later_position() -> None:
     second = ev.PresentationRecorded(course="c", at=T, assignment="A01", student="s", outcome="explained")
     course = Course.fold("c", [_record(1, first), _record(2, second)])
     assert course.presentations[("A01", "s")].event.outcome == "explained"  # type: ignore[union-attr]
+
+
+def _opened(*slots: str) -> Course:
+    groups = tuple(ev.Group(f"g{i}", slot, 30) for i, slot in enumerate(slots, start=1))
+    opened = ev.CourseOpened(
+        course="c", at=T, title="t", timezone="Europe/Berlin", capacity=60,
+        application_deadline=T, registration_deadline=T, groups=groups,
+    )  # fmt: skip
+    return Course.fold("c", [_record(1, opened)])
+
+
+def test_a_change_before_the_weeks_earlier_session_counts_that_week() -> None:
+    from ledger.coursework import change_takes_effect
+
+    course = _opened("Fri 13:00", "Thu 11:00")  # the earlier session is Thursday's, whatever the order
+    wednesday = datetime(2025, 5, 7, 16, tzinfo=UTC)  # 18:00 in Berlin
+    thursday_session = datetime(2025, 5, 8, 9, tzinfo=UTC)  # 11:00 in Berlin (CEST)
+    assert change_takes_effect(course, wednesday) == thursday_session
+    assert change_takes_effect(course, thursday_session - timedelta(microseconds=1)) == thursday_session
+    # At the session itself or later in the week: from the next week's session.
+    assert change_takes_effect(course, thursday_session) == thursday_session + timedelta(days=7)
+
+
+def test_the_next_weeks_session_keeps_its_wall_time_across_a_dst_change() -> None:
+    from ledger.coursework import change_takes_effect
+
+    course = _opened("Mon 09:00")
+    monday_after_the_session = datetime(2025, 10, 20, 12, tzinfo=UTC)  # Mon 20 Oct, after 09:00 CEST
+    assert change_takes_effect(course, monday_after_the_session) == datetime(2025, 10, 27, 8, tzinfo=UTC)  # 09:00 CET
+
+
+def test_slots_are_read_as_weekday_and_time() -> None:
+    from ledger.coursework import slot_offset
+
+    assert slot_offset("Thu 11:00") == timedelta(days=3, hours=11)
+    assert slot_offset("friday 13:30") == timedelta(days=4, hours=13, minutes=30)
+    for bad in ("Thursday", "Thu", "Xyz 11:00", "Thu 25:00", "Thu 11"):
+        assert slot_offset(bad) is None, bad

@@ -80,6 +80,12 @@ def test_roster_unplaced_and_group_change(store: str) -> None:
     # Before the change, Emmy was in g2, and Kurt not yet a participant.
     before = stdout(store, "export", "roster", "--as-of", "2025-04-20T00:00").splitlines()
     assert before[1:3] == ["group,g1,Thu 11:00,,231001;231002", "group,g2,Fri 13:00,,231003;231004"]
+    # Asked on Friday, after that week's earlier session (Thu 11:00): the move counts from
+    # next Thursday's session (SPEC §1.3); Kurt, placed nowhere yet, is unplaced at once.
+    pending = stdout(store, "export", "roster", "--as-of", "2025-05-01T10:59").splitlines()
+    assert pending[1:4] == ["group,g1,Thu 11:00,,231001;231002", "group,g2,Fri 13:00,,231003;231004", "unplaced,,,,231005"]
+    moved = stdout(store, "export", "roster", "--as-of", "2025-05-01T11:00").splitlines()
+    assert moved[1:3] == ["group,g1,Thu 11:00,,231001;231002;231004", "group,g2,Fri 13:00,,231003"]
 
 
 def test_gradebook(store: str) -> None:

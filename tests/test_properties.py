@@ -201,7 +201,7 @@ def every_view(name: str, records: list[Recorded], clock: scope.Clock) -> dict[s
     out: dict[str, Any] = {
         "admission": tables.admission(course, at, {}).rows,
         "gradebook": tables.gradebook(course, at, {}).rows,
-        "roster": tables.roster(course).rows,
+        "roster": tables.roster(course, at).rows,
         "exam": tables.exam(course, {}).rows,
         "glance": views_status.course_glance(course, at)[1].rows,
         "log": audit.log(scope.visible(records, clock), "Europe/Berlin").rows,

@@ -277,8 +277,12 @@ IMPORT_CASES = {
     "course-settings/opening": (
         [course_opened(course="ml-2025", max_team_size=0)], "course-settings", ["max_team_size 0"],
     ),
-    "input/unknown-timezone": (
-        [course_opened(course="ml-2025", timezone="Mars/Olympus")], "input", ["'Mars/Olympus'"],
+    "time/unknown-timezone": (
+        [course_opened(course="ml-2025", timezone="Mars/Olympus")], "time", ["'Mars/Olympus'"],
+    ),
+    "slot/opening": (
+        [course_opened(course="ml-2025", groups=[{"id": "g1", "slot": "sometime", "capacity": 2}])],
+        "slot", ["'sometime'"],
     ),
 }  # fmt: skip
 

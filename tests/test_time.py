@@ -112,7 +112,7 @@ def test_a_local_time_that_does_not_exist_or_is_ambiguous_is_refused(
     assert isinstance(result.exception, SystemExit)
     lines = result.stderr.splitlines()
     assert len(lines) == 1, lines
-    assert lines[0].startswith("error: refused by rule input: "), lines[0]
+    assert lines[0].startswith("error: refused by rule time: "), lines[0]
     assert words in lines[0] and wall in lines[0] and BERLIN in lines[0]
     assert count(store) == before
 
@@ -140,7 +140,7 @@ def test_an_import_line_with_such_a_time_is_refused(store: str, wall: str, words
     result = run(store, "import", "-", input=text)
     assert result.exit_code == 1, result.output
     errors = result.stderr.splitlines()
-    assert errors[0].startswith("error: line 2: refused by rule input: ")
+    assert errors[0].startswith("error: line 2: refused by rule time: ")
     assert words in errors[0] and wall in errors[0]
     assert errors[1] == "error: 1 bad line(s); nothing was imported"
     assert count(store) == before
