@@ -55,6 +55,11 @@ _FORMAT = LEAF_FORMAT.to_bytes(1, "big")
 _LEAF_PREFIX = b"\x00" + _FORMAT  # RFC 9162's leaf prefix, then the format byte
 
 
+# A log row as stored, for verification: position, event id (16 bytes), stream id
+# (16 bytes), version, topic, state, leaf (None where the event row is missing).
+RawRow = tuple[int, bytes, bytes, int, str | None, bytes | None, bytes]
+
+
 class LogRow(NamedTuple):
     """One row of the log joined with the event stored for it."""
 

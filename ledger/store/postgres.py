@@ -17,11 +17,11 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from psycopg import Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composable, Identifier
 
 from ledger.store import log
-from ledger.store.log import LogRow
+from ledger.store.log import LogRow, RawRow
 
 APPEND_ONLY = "subledger_refuse_rewrite"
 SCHEMA_LOCK = 0x5B1ED6E2  # advisory lock id held while one process creates the schema
@@ -165,6 +165,20 @@ class LedgerRecorder(PostgresApplicationRecorder):
     def select_log(self, after: int, limit: int) -> list[LogRow]:
         """Up to `limit` log rows after position `after`."""
         return self._rows("WHERE l.position > %s ORDER BY l.position LIMIT %s", (after, limit))
+
+    def select_raw(self, after: int, limit: int) -> list[RawRow]:
+        """Up to `limit` log rows after `after`, as stored (ids as 16 bytes): for verification."""
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(
+                SQL(
+                    "SELECT l.position, uuid_send(l.event_id), uuid_send(l.originator_id), l.originator_version, "
+                    "e.topic, e.state, l.leaf FROM ledger_log l LEFT JOIN {} e "
+                    "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
+                    "WHERE l.position > %s ORDER BY l.position LIMIT %s"
+                ).format(Identifier(self.events_table_name)),
+                (after, limit),
+            )
+            return curs.fetchall()
 
     def select_by_id(self, event_id: UUID) -> LogRow | None:
         """The log row of one event id, if there is one."""

@@ -24,7 +24,7 @@ from eventsourcing.sqlite import (
 )
 
 from ledger.store import log
-from ledger.store.log import LogRow
+from ledger.store.log import LogRow, RawRow
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ledger_log ("
@@ -143,6 +143,15 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(SELECT_LOG + "WHERE l.position > ? ORDER BY l.position LIMIT ?", (after, limit))
             return [_row(r) for r in c.fetchall()]
+
+    def select_raw(self, after: int, limit: int) -> list[RawRow]:
+        """Up to `limit` log rows after `after`, as stored (ids as 16 bytes): for verification."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(SELECT_LOG + "WHERE l.position > ? ORDER BY l.position LIMIT ?", (after, limit))
+            return [
+                (r[0], r[1], bytes.fromhex(r[2]), r[3], r[4], _bytes(r[5]), _bytes(r[6]))  # type: ignore[misc]
+                for r in c.fetchall()
+            ]
 
     def select_by_id(self, event_id: UUID) -> LogRow | None:
         """The log row of one event id, if there is one."""
