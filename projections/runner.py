@@ -58,7 +58,7 @@ class Views:
         """The views of `store`, opened without the write side's application machinery."""
         from eventsourcing.utils import Environment
 
-        from ledger.store import is_postgres, store_env
+        from ledger.store import is_postgres, redacted, store_env
 
         env = Environment("subledger", {**os.environ, **store_env(store)})
         try:
@@ -74,7 +74,7 @@ class Views:
         except StoreError:
             raise
         except Exception as error:  # noqa: BLE001 - the driver's own words, in one line
-            raise StoreError(f"cannot open store {store!r}: {error}") from None
+            raise StoreError(f"cannot open store {redacted(store)!r}: {str(error).strip().splitlines()[0]}") from None
 
     # -- keeping up ------------------------------------------------------------
 

@@ -48,6 +48,8 @@ def store_env(store: str) -> dict[str, str]:
         "POSTGRES_PORT": str(url.port or 5432),
         "POSTGRES_USER": unquote(url.username or os.environ.get("USER", "postgres")),
         "POSTGRES_PASSWORD": unquote(url.password or ""),
+        # A server that does not answer is reported in seconds, not after half a minute.
+        "POSTGRES_CONNECT_TIMEOUT": os.environ.get("POSTGRES_CONNECT_TIMEOUT", "5"),
         "CREATE_TABLE": "true",
     }
     return env
