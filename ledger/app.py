@@ -110,7 +110,6 @@ class Ledger(Application[UUID]):
             raise
         except Exception as error:  # noqa: BLE001 - each driver raises its own kinds; say them in one line
             raise StoreError(f"cannot open store {redacted(store)!r}: {_first_line(error)}") from None
-        self.store = store
         self.notices: list[str] = []  # what a user should know after a command succeeded
 
     # -- writing -------------------------------------------------------------
