@@ -32,27 +32,31 @@ def _import(store: str, path: Path) -> subprocess.Popen[bytes]:
 def test_kill_during_import_leaves_none_or_all(store_url: str, tmp_path: Path) -> None:
     rng = random.Random(9)
     files = []
-    for i in range(KILLS):
+    for i in range(KILLS + 2):  # two to time imports with, then one per kill
         path = tmp_path / f"import{i}.jsonl"
         path.write_bytes(b"\n".join(synthetic.lines(EVENTS_PER_IMPORT, first_course=3 * i)) + b"\n")  # no course in two files
         files.append(path)
-    # How long one import takes here, so that kills land before, during and after the write.
-    started = time.perf_counter()
-    assert _import(store_url, files[0]).wait(timeout=120) == 0
-    duration = time.perf_counter() - started
+    # How long an import takes here (the slower of two), so that kills land before, during and after
+    # the write, whatever the load on the machine.
+    durations = []
+    for path in files[:2]:
+        started = time.perf_counter()
+        assert _import(store_url, path).wait(timeout=120) == 0
+        durations.append(time.perf_counter() - started)
+    duration = max(durations)
     outcomes = []
-    for path in files[1:] + files[:1]:
+    for path in files[2:] + files[:2]:
         before = Ledger(store_url).head()[0]
         process = _import(store_url, path)
-        time.sleep(rng.uniform(0.2, 1.1) * duration)
+        time.sleep(rng.uniform(0.1, 2.0) * duration)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
         ledger = Ledger(store_url)
         after = ledger.head()[0]
-        already = path == files[0]
+        already = path in files[:2]
         assert after - before in ((0,) if already else (0, EVENTS_PER_IMPORT)), (path, before, after)
         verdict = integrity.verify(ledger)
         assert verdict.ok, verdict.problem
         outcomes.append(after - before)
     # Both kinds of outcome happened, so the kills really landed inside imports.
-    assert 0 in outcomes[:-1] and EVENTS_PER_IMPORT in outcomes
+    assert 0 in outcomes[:-2] and EVENTS_PER_IMPORT in outcomes, outcomes
