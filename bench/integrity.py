@@ -64,6 +64,9 @@ class _NoFrontier:
     def append(self, leaf: bytes) -> None:
         pass
 
+    def extend(self, leaves: list[bytes]) -> None:
+        pass
+
     def to_bytes(self) -> bytes:
         return bytes(8)  # a well-formed frontier of size 0
 

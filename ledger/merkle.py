@@ -232,9 +232,29 @@ class Frontier:
         self._size += 1
 
     def extend(self, leaves: Iterable[bytes]) -> None:
-        """Append leaf hashes in order."""
-        for leaf in leaves:
-            self.append(leaf)
+        """Append leaf hashes in order, a level at a time (what a bulk import does)."""
+        new = list(leaves)
+        if not all(len(leaf) == HASH_SIZE and isinstance(leaf, bytes) for leaf in new):
+            raise ValueError(f"a leaf hash must be {HASH_SIZE} bytes")
+        old, total = self._size, self._size + len(new)
+        # The old subtree roots by height: one per set bit of the old size.
+        heights = [h for h in range(old.bit_length() - 1, -1, -1) if old >> h & 1]
+        kept = dict(zip(heights, self._hashes, strict=True))
+        frontier: dict[int, bytes] = {}
+        # At height h, `level` holds the new complete nodes, indices old>>h … total>>h - 1.
+        # Only the old node just before them (the old root at h, if any) can pair with one.
+        level, h = new, 0
+        while total >> h:
+            start = old >> h
+            if total >> h & 1:
+                last = (total >> h) - 1
+                frontier[h] = level[last - start] if last >= start else kept[h]
+            nodes = [kept[h], *level] if start & 1 else level
+            pairs = iter(nodes)
+            level = [sha256(_NODE + left + right).digest() for left, right in zip(pairs, pairs, strict=False)]
+            h += 1
+        self._hashes = [frontier[h] for h in sorted(frontier, reverse=True)]
+        self._size = total
 
     def root(self) -> bytes:
         """Return the Merkle tree hash of the leaves so far."""

@@ -426,3 +426,26 @@ def test_a_stored_events_leaf_is_the_rfc_leaf_hash_of_its_leaf_data() -> None:
     assert data[:1] == b"\x01" and data[1:9] == (7).to_bytes(8, "big") and data.endswith(b'{"x":1}')
     one_pass = log.leaf(7, event_id.bytes, stream.bytes, 3, b"SubmissionHandedIn", b'{"x":1}')
     assert one_pass == leaf_hash(data)
+
+
+@given(st.integers(0, 300), st.lists(st.integers(0, 64), max_size=6))
+def test_extending_in_batches_equals_appending_one_by_one(first: int, batches: list[int]) -> None:
+    """The level-at-a-time extend builds exactly the frontier of leaf-by-leaf appends."""
+    leaves = [leaf_hash(i.to_bytes(4, "big")) for i in range(first + sum(batches))]
+    one_by_one, batched = Frontier(), Frontier()
+    for leaf in leaves:
+        one_by_one.append(leaf)
+    batched.extend(leaves[:first])
+    done = first
+    for size in batches:
+        batched.extend(leaves[done : done + size])
+        done += size
+        assert batched.root() == root(leaves[:done])
+    assert batched == one_by_one
+
+
+def test_extend_refuses_a_leaf_of_the_wrong_size() -> None:
+    frontier = Frontier()
+    with pytest.raises(ValueError):
+        frontier.extend([b"short"])
+    assert frontier.size == 0
