@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from hypothesis import settings
 
 PG_ENV = "SUBLEDGER_TEST_POSTGRES"
 REQUIRE_ENV = "SUBLEDGER_REQUIRE_POSTGRES"
@@ -61,6 +62,11 @@ def _redacted(url: str) -> str:
 def _with_database(url: str, dbname: str) -> str:
     """The same server URL (user, password, host, port, query) naming another database."""
     return urlunsplit(urlsplit(url)._replace(path="/" + dbname))
+
+
+# Timing is for the benchmarks: a slow example on a loaded machine is not a failure.
+settings.register_profile("subledger", deadline=None, print_blob=True)
+settings.load_profile("subledger")
 
 
 # --- fixtures ------------------------------------------------------------------
