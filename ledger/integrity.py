@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from hashlib import sha256
 from typing import Any
 from uuid import UUID
 
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, Receipt
 from ledger.errors import LedgerError
-from ledger.store.log import LEAF_FORMAT, LogRow, RawRow, leaf
+from ledger.store.log import LogRow, RawRow, leaf
 
 ORIGIN_PREFIX = "subledger/"
 PAGE = 20_000
@@ -53,21 +52,16 @@ def checkpoint(ledger: Any) -> Checkpoint:
     """The ledger's checkpoint as the store records it (size and root from the head)."""
     size, frontier = ledger.head()
     root = merkle.Frontier.from_bytes(frontier).root() if frontier else merkle.EMPTY_ROOT
+    return Checkpoint(_origin(ledger), size, root)
+
+
+def _origin(ledger: Any) -> str:
     first = ledger.recorder.select_log(0, 1)
-    return Checkpoint(origin_of(first[0].event_id if first else None), size, root)
+    return origin_of(first[0].event_id if first else None)
 
 
-def _rows(ledger: Any) -> Iterator[LogRow]:
-    after = 0
-    while True:
-        rows = ledger.recorder.select_log(after, PAGE)
-        if not rows:
-            return
-        yield from rows
-        after = rows[-1].position
-
-
-def _raw_rows(ledger: Any) -> Iterator[RawRow]:
+def stored_rows(ledger: Any) -> Iterator[RawRow]:
+    """Every log row with what is stored for its event, in position order, a page at a time."""
     after = 0
     while True:
         rows = ledger.recorder.select_raw(after, PAGE)
@@ -88,7 +82,7 @@ def verify(ledger: Any, trusted: Checkpoint | None = None) -> Verdict:
     leaves: list[bytes] = []
     origin = origin_of(None)
     problem, bad = "", None
-    for position, event_id, stream, version, topic, state, stored_leaf in _raw_rows(ledger):
+    for position, event_id, stream, version, topic, state, stored_leaf in stored_rows(ledger):
         expected = len(leaves) + 1
         if position != expected:
             problem, bad = f"position {expected} is missing from the log", expected
@@ -151,13 +145,12 @@ def receipt(ledger: Any, event_id: Any, size: int | None = None) -> Receipt:
     row = ledger.recorder.select_by_id(event_id)
     if row is None:
         raise NotInLog(f"no event {event_id} in the log")
-    leaves = [r.leaf for r in _rows(ledger)]
+    leaves = [stored[6] for stored in stored_rows(ledger)]
     size = len(leaves) if size is None else size
     if not row.position <= size <= len(leaves):
         raise NotInLog(f"event {event_id} is at position {row.position}, outside a log of {size}")
-    first = ledger.recorder.select_log(0, 1)[0]
     return Receipt(
-        origin=origin_of(first.event_id),
+        origin=_origin(ledger),
         size=size,
         index=row.position - 1,
         position=row.position,
@@ -165,15 +158,3 @@ def receipt(ledger: Any, event_id: Any, size: int | None = None) -> Receipt:
         leaf=row.leaf,
         proof=merkle.inclusion_proof(leaves, row.position - 1, size),
     )
-
-
-def baseline_hash(ledger: Any) -> int:
-    """Read every stored row and hash it once: the floor `verify` is measured against."""
-    count = 0
-    for row in _raw_rows(ledger):
-        sha256(row[5] or b"").digest()
-        count += 1
-    return count
-
-
-__all__ = ["LEAF_FORMAT", "Verdict", "baseline_hash", "checkpoint", "receipt", "verify"]

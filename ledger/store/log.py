@@ -16,7 +16,7 @@ from hashlib import sha256
 from typing import NamedTuple
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledger import merkle
 
@@ -60,6 +60,10 @@ _FIXED = struct.Struct(">Q16s16sQH")
 RawRow = tuple[int, bytes, bytes, int, str | None, bytes | None, bytes]
 
 
+class PositionTaken(IntegrityError):
+    """A restore expected a position that another writer has taken."""
+
+
 class LogRow(NamedTuple):
     """One row of the log joined with the event stored for it."""
 
@@ -81,9 +85,19 @@ class Appended(NamedTuple):
 
 
 def extend(
-    size: int, frontier_bytes: bytes | None, ids: Sequence[UUID], stored: Sequence[StoredEvent]
+    size: int,
+    frontier_bytes: bytes | None,
+    ids: Sequence[UUID],
+    stored: Sequence[StoredEvent],
+    first_position: int | None = None,
 ) -> Appended:
-    """Give `stored` the next positions after `size` and fold their leaves into the frontier."""
+    """Give `stored` the next positions after `size` and fold their leaves into the frontier.
+
+    A restore names the position it expects; if another writer took it, the
+    whole insert fails (`PositionTaken`) and the import is decided again.
+    """
+    if first_position is not None and first_position != size + 1:
+        raise PositionTaken(f"position {first_position} is taken; the log has {size} events")
     frontier = merkle.Frontier.from_bytes(frontier_bytes) if frontier_bytes else merkle.Frontier()
     streams: dict[object, tuple[UUID, bytes]] = {}  # a course's stream id, converted once
     rows = []

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
@@ -65,10 +65,6 @@ def schema_lock(datastore: Any) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
-class PositionTaken(IntegrityError):
-    """A restore expected a position that another writer has taken."""
-
-
 class LedgerRecorder(PostgresApplicationRecorder):
     """Stores events and, in the same transaction, the log, the head and the keys."""
 
@@ -115,10 +111,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
         curs.execute("SELECT size, frontier FROM ledger_head WHERE id = 1")
         head = curs.fetchone()
         size, frontier = (head["size"], head["frontier"]) if head else (0, None)
-        first = kwargs.get("first_position")
-        if first is not None and first != size + 1:
-            raise PositionTaken(f"position {first} is taken; the log has {size} events")
-        appended = log.extend(size, frontier, kwargs["ids"], stored_events)
+        appended = log.extend(size, frontier, kwargs["ids"], stored_events, kwargs.get("first_position"))
         curs.executemany("INSERT INTO ledger_log VALUES (%s, %s, %s, %s, %s)", appended.rows)
         curs.execute(
             "INSERT INTO ledger_head (id, size, frontier) VALUES (1, %s, %s) "

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteConnection,
@@ -44,10 +44,6 @@ SELECT_LOG = (
     "FROM ledger_log l LEFT JOIN stored_events e "
     "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
 )
-
-
-class PositionTaken(IntegrityError):
-    """A restore expected a position that another writer has taken."""
 
 
 class DurablePool(SQLiteConnectionPool):
@@ -107,10 +103,7 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         c.execute("SELECT size, frontier FROM ledger_head WHERE id = 1")
         head = c.fetchone()
         size, frontier = (head[0], head[1]) if head else (0, None)
-        first = kwargs.get("first_position")
-        if first is not None and first != size + 1:
-            raise PositionTaken(f"position {first} is taken; the log has {size} events")
-        appended = log.extend(size, frontier, kwargs["ids"], stored_events)
+        appended = log.extend(size, frontier, kwargs["ids"], stored_events, kwargs.get("first_position"))
         c.executemany(
             "INSERT INTO ledger_log VALUES (?, ?, ?, ?, ?)",
             [(p, i.bytes, o.hex, v, leaf) for p, i, o, v, leaf in appended.rows],
