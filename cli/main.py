@@ -24,34 +24,36 @@ class Session:
         self.actor = actor or _login_name()
         self._ledger: Any = None
 
+    def require_store(self) -> None:
+        """Refuse to go on (and so to create an SQLite file) where a read expects a store."""
+        from ledger.errors import StoreError
+        from ledger.store import is_postgres
+
+        if not is_postgres(self.store) and not os.path.exists(self.store):
+            raise StoreError(f"no store at {self.store!r}: open a course first or pass --store")
+
     def ledger(self, must_exist: bool = True) -> Any:
-        """The opened store (refusing to create an SQLite file that a read expects)."""
+        """The opened store."""
         if self._ledger is None:
             from ledger.app import Ledger
-            from ledger.errors import StoreError
-            from ledger.store import is_postgres
 
-            if must_exist and not is_postgres(self.store) and not os.path.exists(self.store):
-                raise StoreError(
-                    f"no store at {self.store!r}: open a course first or pass --store"
-                )
+            if must_exist:
+                self.require_store()
             self._ledger = Ledger(self.store)
         return self._ledger
 
-    def course(self) -> str:
-        """The course a command is about: --course, or the only one in the store."""
+    def course(self, courses: list[str] | None = None) -> str:
+        """The course a command is about: --course, or the only one of `courses` (default: the store's)."""
         if self.course_option:
             return self.course_option
         from ledger.errors import StoreError
 
-        courses = self.ledger().courses()
+        courses = self.ledger().courses() if courses is None else courses
         if len(courses) == 1:
-            return courses[0]  # type: ignore[no-any-return]
+            return courses[0]
         if not courses:
             raise StoreError("the store holds no course yet: open one with open-course")
-        raise StoreError(
-            f"the store holds several courses ({', '.join(courses)}): pass --course"
-        )
+        raise StoreError(f"the store holds several courses ({', '.join(courses)}): pass --course")
 
 
 def _login_name() -> str:

@@ -25,8 +25,6 @@ from projections.formats import FORMATS
 EXTENSIONS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".xlsx": "xlsx", ".txt": "table"}
 
 
-
-
 @dataclass(frozen=True)
 class Output:
     """Where and how a command writes, and the clock of the view it shows."""
@@ -139,11 +137,9 @@ def output_options(formats: bool = True) -> Callable[[Callable[..., Any]], Calla
 def open_views(session: Session) -> Any:
     """The store's views, caught up with its ledger."""
     from ledger.errors import StoreError
-    from ledger.store import is_postgres
     from projections.runner import Views
 
-    if not is_postgres(session.store) and not os.path.exists(session.store):
-        raise StoreError(f"no store at {session.store!r}: open a course first or pass --store")
+    session.require_store()
     views = Views.open(session.store)
     try:
         views.catch_up()
@@ -157,15 +153,9 @@ def course_name(session: Session, views: Any) -> str:
     from ledger.errors import StoreError
 
     courses = views.courses()
-    if session.course_option:
-        if session.course_option not in courses:
-            raise StoreError(f"no course {session.course_option!r} in the store")
-        return session.course_option
-    if len(courses) == 1:
-        return courses[0]  # type: ignore[no-any-return]
-    if not courses:
-        raise StoreError("the store holds no course yet: open one with open-course")
-    raise StoreError(f"the store holds several courses ({', '.join(courses)}): pass --course")
+    if session.course_option and session.course_option not in courses:
+        raise StoreError(f"no course {session.course_option!r} in the store")
+    return session.course(courses)
 
 
 @dataclass
@@ -183,6 +173,12 @@ class Loaded:
         from projections.scope import visible
 
         return visible(self.records, self.clock)
+
+    def course(self) -> Any:
+        """The course folded from what the clock lets the view see."""
+        from ledger.course import Course
+
+        return Course.fold(self.name, self.visible())
 
 
 def load(session: Session, out: Output, student: str | None = None) -> Loaded:
@@ -230,7 +226,7 @@ def status(session: Session, student: str | None, out: Output) -> None:
         course = Course.fold(loaded.name, scope.share(loaded.visible(), student))
         lines, table = views.student(course, student, at)
     else:
-        lines, table = views.course_glance(Course.fold(loaded.name, loaded.visible()), at)
+        lines, table = views.course_glance(loaded.course(), at)
     out.table(table, lines)
 
 
@@ -274,27 +270,12 @@ def explain(session: Session, student: str, out: Output) -> None:
       subledger explain 231045
       subledger explain 231045 --as-of 2025-05-01T12:00
     """
-    from ledger import coursework
-    from ledger import events as ev
-    from ledger.course import Course
     from projections import audit
-    from projections import status as views
 
     loaded = load(session, out)
-    course = Course.fold(loaded.name, loaded.visible())
-    application = course.applications.get(student)
-    if course.opened is None or application is None or application.accepted is None:
-        raise views.NotAParticipant(views._decision(course, student))
+    course = loaded.course()
     name = loaded.views.names(course, [student]).get(student, "")
-    programme = application.event.programme
-    header = (
-        f"{student} {name}, {programme} ({ev.CREDITS[programme]} credits), "
-        f"group {coursework.groups_at(course, loaded.clock.as_of).get(student, '-')}; "
-        f"as of {audit.instant(loaded.clock.as_of, loaded.tz)}"
-    )
-    if loaded.clock.known_at is not None:
-        header += f", known at {audit.instant(loaded.clock.known_at, loaded.tz)}"
-    out.text(audit.explain(course, student, loaded.clock.as_of, header))
+    out.text(audit.explain(course, student, name, loaded.clock))
 
 
 @click.command("export")
@@ -334,10 +315,10 @@ def export(session: Session, view: str, out: Output) -> None:
             for line in session.ledger().export_lines():
                 stream.write(line + b"\n")
         return
-    from projections import scope, tables
+    from projections import tables
 
     loaded = load(session, out)
-    course = scope.course_view(loaded.name, loaded.records, loaded.clock)
+    course = loaded.course()
     at = loaded.clock.as_of
     if view == "roster":
         table = tables.roster(course, at)
@@ -361,12 +342,9 @@ def rebuild(session: Session) -> None:
     Example:
       subledger rebuild
     """
-    from ledger.errors import StoreError
-    from ledger.store import is_postgres
     from projections.runner import Views
 
-    if not is_postgres(session.store) and not os.path.exists(session.store):
-        raise StoreError(f"no store at {session.store!r}")
+    session.require_store()
     views = Views.open(session.store)
     with click.progressbar(length=views.head(), label="rebuilding the views", file=sys.stderr) as bar:
         applied = views.rebuild(lambda done, total: bar.update(done - bar.pos))

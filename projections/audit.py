@@ -9,12 +9,36 @@ from uuid import UUID
 from ledger import clock as clocks
 from ledger import coursework
 from ledger import events as ev
-from ledger.course import Course
+from ledger.course import Application, Course
+from ledger.errors import LedgerError
 from ledger.events import Recorded
 from projections.formats import Cell, Table
-from projections.scope import concerns
+from projections.scope import Clock, concerns
 
 LOG = ("seq", "at", "recorded_at", "recorded_by", "event", "details", "retracted", "id")
+
+
+class NotAParticipant(LedgerError):
+    """A status asked of someone who was never admitted to the course."""
+
+
+def _decision(course: Course, student: str) -> str:
+    application = course.applications.get(student)
+    if application is None:
+        return f"no application from {student!r} in {course.name}"
+    if application.rejected is not None:
+        return f"{student} was not admitted: rejected ({application.rejected.event.reason})"  # type: ignore[union-attr]
+    if application.withdrawn is not None:
+        return f"{student} withdrew the application before a decision"
+    return f"{student} has applied; the application is not decided yet"
+
+
+def participant(course: Course, who: str) -> Application:
+    """The application of `who`, who must have been admitted (else `NotAParticipant`, saying why)."""
+    application = course.applications.get(who)
+    if course.opened is None or application is None or application.accepted is None:
+        raise NotAParticipant(_decision(course, who))
+    return application
 
 
 def instant(moment: datetime, tz: str) -> str:
@@ -144,17 +168,24 @@ def status_rule(course: Course, student: str, results: list[coursework.Outcome])
     return f"{failed} failed assignments, fewer than max_fails {most}"
 
 
-def explain(course: Course, student: str, at: datetime, header: str) -> list[str]:
+def explain(course: Course, student: str, name: str, clock: Clock) -> list[str]:
     """The status of `student` and, per assignment, the outcome and the records behind it.
 
     Fails, excuses and exemptions cite their evidence; passed and open
     assignments name the rule in one line.
     """
+    application = participant(course, student)
     assert course.opened is not None
-    tz = course.opened.timezone
+    tz, at = course.opened.timezone, clock.as_of
+    programme = application.event.programme
+    header = (
+        f"{student} {name}, {programme} ({ev.CREDITS[programme]} credits), "
+        f"group {coursework.groups_at(course, at).get(student, '-')}; as of {instant(at, tz)}"
+    )
+    if clock.known_at is not None:
+        header += f", known at {instant(clock.known_at, tz)}"
     results = coursework.outcomes(course, student, at)
     status = coursework.admission_status(course, student, results)
-    application = course.applications[student]
     lines = [header, f"status: {status} ({status_rule(course, student, results)})"]
     for record in (application.withdrawn, course.closed if status == "admitted" else None):
         if record is not None:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ledger import events as ev
-from ledger.course import Course
 from ledger.course import visible as visible_at
 from ledger.events import Recorded
 
@@ -60,8 +59,3 @@ def share(records: Iterable[Recorded], student: str) -> list[Recorded]:
     whole course (the property tests hold it to that), at a fraction of the cost.
     """
     return [r for r in records if isinstance(r.event, COURSE_WIDE) or concerns(r, student)]
-
-
-def course_view(name: str, records: Iterable[Recorded], clock: Clock) -> Course:
-    """The course folded from what `clock` lets a view see."""
-    return Course.fold(name, visible(records, clock))

@@ -8,8 +8,7 @@ from datetime import datetime
 from ledger import coursework
 from ledger import events as ev
 from ledger.course import Course
-from ledger.errors import LedgerError
-from projections.audit import instant
+from projections.audit import instant, participant
 from projections.formats import Cell, Table
 from projections.tables import label
 
@@ -18,26 +17,10 @@ COURSE = ("assignment", "deadline", "passed", "excused", "exempt", "failed", "op
 STATUSES = ("on_track", "at_risk", "excluded", "admitted", "withdrawn")
 
 
-class NotAParticipant(LedgerError):
-    """A status asked of someone who was never admitted to the course."""
-
-
-def _decision(course: Course, student: str) -> str:
-    application = course.applications.get(student)
-    if application is None:
-        return f"no application from {student!r} in {course.name}"
-    if application.rejected is not None:
-        return f"{student} was not admitted: rejected ({application.rejected.event.reason})"  # type: ignore[union-attr]
-    if application.withdrawn is not None:
-        return f"{student} withdrew the application before a decision"
-    return f"{student} has applied; the application is not decided yet"
-
-
 def student(course: Course, who: str, at: datetime) -> tuple[list[str], Table]:
     """A summary of `who` (lines) and every assignment's outcome (table)."""
-    application = course.applications.get(who)
-    if course.opened is None or application is None or application.accepted is None:
-        raise NotAParticipant(_decision(course, who))
+    application = participant(course, who)
+    assert course.opened is not None  # participant() holds it open
     tz = course.opened.timezone
     results = coursework.outcomes(course, who, at)
     status = coursework.admission_status(course, who, results)

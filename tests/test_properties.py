@@ -196,7 +196,7 @@ def clocks(records: list[Recorded]) -> list[scope.Clock]:
 
 def every_view(name: str, records: list[Recorded], clock: scope.Clock) -> dict[str, Any]:
     """Every view of one course under `clock`, as plain data (none may raise)."""
-    course = scope.course_view(name, records, clock)
+    course = Course.fold(name, scope.visible(records, clock))
     at = clock.as_of
     out: dict[str, Any] = {
         "admission": tables.admission(course, at, {}).rows,
@@ -214,7 +214,7 @@ def every_view(name: str, records: list[Recorded], clock: scope.Clock) -> dict[s
         assert coursework.admission_status(share, student, coursework.outcomes(share, student, at)) == (
             coursework.admission_status(course, student, coursework.outcomes(course, student, at))
         )
-        out[f"explain {student}"] = audit.explain(course, student, at, "")
+        out[f"explain {student}"] = audit.explain(course, student, "", clock)
     return out
 
 
