@@ -25,9 +25,9 @@ from ledger import clock, rules, vault, wire
 from ledger import events as ev
 from ledger.bulk import paused_gc
 from ledger.course import Course
-from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, StoreError
+from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, StoreError, first_line
 from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
-from ledger.store import LogRow, redacted, store_env
+from ledger.store import LogRow, cannot_open, store_env
 
 # The namespace of course stream ids; never change it (streams would be lost).
 COURSE_NAMESPACE = UUID("2b4f8d0e-6a57-4c1b-8f3e-93d0a1c5e7b2")
@@ -109,7 +109,7 @@ class Ledger(Application[UUID]):
         except LedgerError:
             raise
         except Exception as error:  # noqa: BLE001 - each driver raises its own kinds; say them in one line
-            raise StoreError(f"cannot open store {redacted(store)!r}: {_first_line(error)}") from None
+            raise cannot_open(store, error) from None
         self.notices: list[str] = []  # what a user should know after a command succeeded
 
     # -- writing -------------------------------------------------------------
@@ -159,7 +159,7 @@ class Ledger(Application[UUID]):
             except IntegrityError:
                 continue  # another writer came first: decide again on fresh state
             except PersistenceError as error:
-                raise StoreError(f"the store refused the write: {_first_line(error)}") from None
+                raise StoreError(f"the store refused the write: {first_line(error)}") from None
             return Imported([r for r, _ in batch.new], batch.skipped)
         raise StoreError(f"gave up after {MAX_ATTEMPTS} write conflicts; try again")
 
@@ -347,10 +347,6 @@ def _back_off(attempt: int) -> None:
     import time
 
     time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _bad(number: int, refused: Refused) -> BadLine:

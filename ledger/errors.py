@@ -40,3 +40,9 @@ class ImportRejected(LedgerError):
 
 class StoreError(LedgerError):
     """The store cannot be opened or used as asked."""
+
+
+def first_line(error: Exception) -> str:
+    """A driver's error in one line (they run to several, with hints and context)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

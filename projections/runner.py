@@ -58,7 +58,7 @@ class Views:
         """The views of `store`, opened without the write side's application machinery."""
         from eventsourcing.utils import Environment
 
-        from ledger.store import is_postgres, redacted, store_env
+        from ledger.store import cannot_open, is_postgres, store_env
 
         env = Environment("subledger", {**os.environ, **store_env(store)})
         try:
@@ -74,7 +74,7 @@ class Views:
         except StoreError:
             raise
         except Exception as error:  # noqa: BLE001 - the driver's own words, in one line
-            raise StoreError(f"cannot open store {redacted(store)!r}: {str(error).strip().splitlines()[0]}") from None
+            raise cannot_open(store, error) from None
 
     # -- keeping up ------------------------------------------------------------
 
@@ -117,9 +117,7 @@ class Views:
     def courses(self) -> list[str]:
         """The courses in the store, in the order they were opened."""
         if self.direct:
-            from ledger.events import envelope_decoder
-
-            return [envelope_decoder.decode(state).event.course for state in self.log.select_courses()]
+            return [chunks.course_of(state) for state in self.log.select_courses()]
         return self.recorder.select_courses()  # type: ignore[no-any-return]
 
     def records(self, course: str, student: str | None = None) -> list[Recorded]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from urllib.parse import unquote, urlsplit
 
-from ledger.errors import StoreError
+from ledger.errors import StoreError, first_line
 from ledger.store.log import LogRow
 
-__all__ = ["LogRow", "is_postgres", "redacted", "store_env"]
+__all__ = ["LogRow", "cannot_open", "is_postgres", "redacted", "store_env"]
 
 
 def is_postgres(store: str) -> bool:
@@ -24,6 +24,11 @@ def redacted(store: str) -> str:
     if url.password is None:
         return store
     return url._replace(netloc=url.netloc.replace(f":{url.password}@", ":***@")).geturl()
+
+
+def cannot_open(store: str, error: Exception) -> StoreError:
+    """The one-line error for a store that would not open, without its password."""
+    return StoreError(f"cannot open store {redacted(store)!r}: {first_line(error)}")
 
 
 def store_env(store: str) -> dict[str, str]:
