@@ -32,6 +32,14 @@ FIELDS = {"name": IDENTITY, "email": IDENTITY, "statement": STATEMENT}
 Key = tuple[str, str, str]  # course, student, purpose
 
 
+def by_student(keys: dict[tuple[str, str], bytes]) -> dict[str, dict[str, bytes]]:
+    """A course's keys as the store lists them, (student, purpose) → key, grouped by student."""
+    grouped: dict[str, dict[str, bytes]] = {}
+    for (student, purpose), key in keys.items():
+        grouped.setdefault(student, {})[purpose] = key
+    return grouped
+
+
 def new_key() -> bytes:
     """A fresh 256-bit key."""
     return os.urandom(32)

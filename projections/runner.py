@@ -149,9 +149,7 @@ class Views:
         """Students' names, opened from their sealed applications (`[erased]` once destroyed)."""
         from ledger import vault
 
-        keys: dict[str, dict[str, bytes]] = {}
-        for (student, purpose), key in self.keys(course.name).items():
-            keys.setdefault(student, {})[purpose] = key
+        keys = vault.by_student(self.keys(course.name))
         names = {}
         for student in students:
             application = course.applications.get(student)
