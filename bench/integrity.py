@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from hashlib import sha256
-from itertools import islice
 from typing import Any
 from unittest import mock
 
@@ -38,10 +37,9 @@ from bench.harness import (
     median,
     temp_dir,
 )
-from bench.write import ACTOR, build_store, ledger_import, target
+from bench.write import ACTOR, big_store, build_store, ledger_import, target
 from ledger import integrity
 from ledger.app import Ledger
-from ledger.checkpoint import Checkpoint
 from ledger.store import log as store_log
 
 GROUP = "integrity"
@@ -88,24 +86,6 @@ def merkle_off() -> Iterator[None]:
 # -- verify vs read-and-hash ---------------------------------------------------
 
 
-def build_big_store(path: str, total: int, chunk: int) -> tuple[int, Checkpoint, float]:
-    """Import `total` synthetic events in chunks; the size, a checkpoint from halfway, seconds."""
-    start = time.perf_counter()
-    ledger = Ledger(path)
-    checkpoint: Checkpoint | None = None
-    try:
-        lines = synthetic.lines(total)
-        while batch := list(islice(lines, chunk)):
-            ledger.import_lines(batch, ACTOR)
-            if checkpoint is None and ledger.head()[0] >= total // 2:
-                checkpoint = integrity.checkpoint(ledger)
-        size = int(ledger.head()[0])
-    finally:
-        ledger.close()
-    assert checkpoint is not None
-    return size, checkpoint, time.perf_counter() - start
-
-
 def read_and_hash(ledger: Ledger) -> int:
     """Read every stored row and hash it once: the floor `verify` is measured against."""
     count = 0
@@ -135,35 +115,29 @@ def _timed_on(path: str, run: Callable[[Ledger], Any], check: Callable[[Any], No
 
 def bench_verify(cfg: Config) -> list[Result]:
     """verify() of 1M events vs reading the rows and SHA-256-ing each once."""
-    total = cfg.pick(1_000_000, 100_000)
-    chunk = cfg.pick(100_000, 25_000)
     rounds = cfg.pick(3, 1)
-    with temp_dir() as directory:
-        path = str(directory / "big.sqlite")
-        log(cfg, f"[integrity.verify] building a store of {total:,} events, {chunk:,} per import")
-        size, trusted, build_seconds = build_big_store(path, total, chunk)
-        log(
-            cfg,
-            f"[integrity.verify] built {size:,} events in {build_seconds:.1f} s "
-            f"(checkpoint at {trusted.size:,}); {rounds} interleaved round(s)",
-        )
+    big = big_store(cfg)
+    path, trusted = big.path, big.halfway
+    with Ledger(path) as ledger:
+        size = int(ledger.head()[0])  # another group may have appended to the shared store
+    log(cfg, f"[integrity.verify] {size:,} events (checkpoint at {trusted.size:,}); {rounds} interleaved round(s)")
 
-        def counted(count: int) -> None:
-            if count != size:
-                raise AssertionError(f"read_and_hash read {count:,} rows, the store holds {size:,}")
+    def counted(count: int) -> None:
+        if count != size:
+            raise AssertionError(f"read_and_hash read {count:,} rows, the store holds {size:,}")
 
-        def sound(verdict: integrity.Verdict) -> None:
-            if not verdict.ok or verdict.size != size:
-                raise AssertionError(f"verify found a problem in a sound store: {verdict}")
+    def sound(verdict: integrity.Verdict) -> None:
+        if not verdict.ok or verdict.size != size:
+            raise AssertionError(f"verify found a problem in a sound store: {verdict}")
 
-        samples = interleave(
-            {
-                "baseline": _timed_on(path, read_and_hash, counted),
-                "verify": _timed_on(path, integrity.verify, sound),
-                "checkpoint": _timed_on(path, lambda led: integrity.verify(led, trusted), sound),
-            },
-            rounds,
-        )
+    samples = interleave(
+        {
+            "baseline": _timed_on(path, read_and_hash, counted),
+            "verify": _timed_on(path, integrity.verify, sound),
+            "checkpoint": _timed_on(path, lambda led: integrity.verify(led, trusted), sound),
+        },
+        rounds,
+    )
     m = {name: median(values) for name, values in samples.items()}
     label = f"{size // 1000:,}k events"
     return [
@@ -180,8 +154,8 @@ def bench_verify(cfg: Config) -> list[Result]:
             note="includes building and checking the consistency proof (RFC 9162 §2.1.4)",
         ),
         Result(
-            GROUP, f"info: building the {label} store", build_seconds, "s",
-            note=f"{size / build_seconds:,.0f} events/s, imports of {chunk:,} lines",
+            GROUP, f"info: building the {label} store", big.seconds, "s",
+            note=f"{size / big.seconds:,.0f} events/s, imports of {big.chunk:,} lines",
         ),
     ]
 

@@ -15,8 +15,8 @@ in the same run:
   milliseconds (budget here: 5 ms), independent of history size (1,000,000-
   vs 10,000-event store: at most 1.2×).
 
-The big store is built once per run (imports of 100,000 lines; ~40 s) and
-shared by the three benchmarks; `catchup` appends a few resubmissions to it,
+The big store is built once per run (imports of 100,000 lines; ~40 s; see
+bench.write.big_store, shared with the integrity group); `catchup` appends a few resubmissions to it,
 so it runs last. Rebuild and replay each run in a fresh process, which times
 its own work (the store opened, the replay or rebuild) and reports its peak
 resident memory (VmHWM), so no run inherits another's heap.
@@ -24,16 +24,11 @@ resident memory (VmHWM), so no run inherits another's heap.
 
 from __future__ import annotations
 
-import atexit
 import gc
 import json
-import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
-from itertools import islice
-from pathlib import Path
 from typing import Any
 
 from bench import synthetic
@@ -51,7 +46,7 @@ from bench.harness import (
     median,
     temp_dir,
 )
-from bench.write import ACTOR, FLOOR_IMPORTS, build_store, target
+from bench.write import ACTOR, FLOOR_IMPORTS, big_store, build_store, target
 from ledger import events as ev
 from ledger.app import Ledger
 
@@ -62,33 +57,6 @@ CATCHUP_BUDGET = 0.005  # seconds: "at most a few milliseconds"
 STATUS_COURSE = 500  # course-00500 (or the middle one of a smaller store)
 
 # -- the shared big store --------------------------------------------------------
-
-_STORES: dict[int, str] = {}
-
-
-def big_store(cfg: Config) -> str:
-    """The path of a store of 1,000,000 synthetic events (100,000 under --quick), built once."""
-    total = cfg.pick(1_000_000, 100_000)
-    if total not in _STORES:
-        directory = tempfile.mkdtemp(prefix="subledger-bench-read-")
-        atexit.register(shutil.rmtree, directory, ignore_errors=True)
-        path = str(Path(directory) / "big.sqlite")
-        chunk = 100_000
-        log(cfg, f"[read] building a store of {total:,} events, {chunk:,} per import")
-        start = time.perf_counter()
-        ledger = Ledger(path)
-        try:
-            lines = synthetic.lines(total)
-            while batch := list(islice(lines, chunk)):
-                ledger.import_lines(batch, ACTOR)
-            size = int(ledger.head()[0])
-        finally:
-            ledger.close()
-        seconds = time.perf_counter() - start
-        log(cfg, f"[read] built {size:,} events in {seconds:.1f} s ({size / seconds:,.0f} events/s)")
-        _STORES[total] = path
-    return _STORES[total]
-
 
 def store_size(path: str) -> int:
     ledger = Ledger(path)
@@ -170,7 +138,7 @@ def _in_process_of_its_own(script: str, *args: str) -> dict[str, Any]:
 def bench_rebuild(cfg: Config) -> list[Result]:
     """Rebuild of the views of 1M events vs eventsourcing's stock replay (events/s, peak MB)."""
     rounds = cfg.pick(3, 1)
-    path = big_store(cfg)
+    path = big_store(cfg).path
     size = store_size(path)
     log(cfg, f"[read.rebuild] {size:,} events, {rounds} interleaved round(s), one process each")
     reports: dict[str, list[dict[str, Any]]] = {"replay": [], "rebuild": []}
@@ -241,7 +209,7 @@ def _check_output(argv: list[str], env: dict[str, str], expect: bytes) -> None:
 def bench_cold(cfg: Config) -> list[Result]:
     """Cold `subledger status STUDENT` on a caught-up 1M store vs the import floor."""
     rounds = cfg.pick(15, 5)
-    path = big_store(cfg)
+    path = big_store(cfg).path
     size = store_size(path)
     courses = size // len(target().lines)
     course, student = _participant(min(STATUS_COURSE, courses // 2))
@@ -303,7 +271,7 @@ def bench_catchup(cfg: Config) -> list[Result]:
     rounds = cfg.pick(30, 10)
     course = target()  # course-00000: the first offering of both stores
     event = course.event()
-    big = big_store(cfg)
+    big = big_store(cfg).path
     from projections.runner import Views
 
     with temp_dir() as directory:

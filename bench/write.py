@@ -15,12 +15,17 @@ in the same run:
 
 from __future__ import annotations
 
+import atexit
 import gc
 import math
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.application import Application
@@ -42,7 +47,9 @@ from bench.harness import (
     uncompiled_env,
 )
 from ledger import events as ev
+from ledger import integrity
 from ledger.app import Ledger
+from ledger.checkpoint import Checkpoint
 
 GROUP = "write"
 ACTOR = "bench"
@@ -102,6 +109,51 @@ def build_store(path: str, lines: list[bytes]) -> int:
         return int(ledger.head()[0])
     finally:
         ledger.close()
+
+
+@dataclass(frozen=True)
+class BigStore:
+    """The run's big store: its path, a checkpoint taken halfway, and how long it took to build."""
+
+    path: str
+    halfway: Checkpoint
+    seconds: float
+    chunk: int
+
+
+_BIG: dict[int, BigStore] = {}
+
+
+def big_store(cfg: Config) -> BigStore:
+    """A store of 1,000,000 synthetic events (100,000 under --quick), built once per run.
+
+    The read and integrity groups share it; a benchmark that appends to it
+    reads the size it finds rather than the size it was built with.
+    """
+    total = cfg.pick(1_000_000, 100_000)
+    if total not in _BIG:
+        directory = tempfile.mkdtemp(prefix="subledger-bench-")
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        path = str(Path(directory) / "big.sqlite")
+        chunk = 100_000
+        log(cfg, f"[bench] building a store of {total:,} events, {chunk:,} per import")
+        start = time.perf_counter()
+        ledger = Ledger(path)
+        halfway: Checkpoint | None = None
+        try:
+            lines = synthetic.lines(total)
+            while batch := list(islice(lines, chunk)):
+                ledger.import_lines(batch, ACTOR)
+                if halfway is None and ledger.head()[0] >= total // 2:
+                    halfway = integrity.checkpoint(ledger)
+            size = int(ledger.head()[0])
+        finally:
+            ledger.close()
+        assert halfway is not None
+        seconds = time.perf_counter() - start
+        log(cfg, f"[bench] built {size:,} events in {seconds:.1f} s ({size / seconds:,.0f} events/s)")
+        _BIG[total] = BigStore(path, halfway, seconds, chunk)
+    return _BIG[total]
 
 
 # -- bulk import -------------------------------------------------------------
