@@ -230,16 +230,11 @@ class Ledger(Application[UUID]):
         return course
 
     def _ids_elsewhere(self, head: int, lines: list[tuple[int, wire.Line]]) -> dict[UUID, UUID]:
-        """Explicit ids of `lines` that the store already holds, with their streams."""
-        if head == 0:
-            return {}
-        found = {}
-        for _, line in lines:
-            if line.id is not None:
-                row = self.recorder.select_by_id(line.id)  # type: ignore[attr-defined]
-                if row is not None:
-                    found[line.id] = row.originator_id
-        return found
+        """Explicit ids of imported `lines` that the store already holds, with their streams."""
+        ids = [line.id for number, line in lines if line.id is not None and number]
+        if head == 0 or not ids:
+            return {}  # an empty store holds none; a command's own ids (line 0) are new
+        return self.recorder.select_streams(ids)  # type: ignore[attr-defined,no-any-return]
 
     def _same_content(self, course: Course, existing: Recorded, incoming: ev.Event) -> bool:
         stored = existing.event

@@ -178,6 +178,14 @@ class LedgerRecorder(PostgresApplicationRecorder):
         rows = self._rows("WHERE l.event_id = %s", (event_id,))
         return rows[0] if rows else None
 
+    def select_streams(self, event_ids: Sequence[UUID]) -> dict[UUID, UUID]:
+        """Which of `event_ids` the log holds, with the stream each is in."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                "SELECT event_id, originator_id FROM ledger_log WHERE event_id = ANY(%s)", (list(event_ids),)
+            )
+            return {r["event_id"]: r["originator_id"] for r in curs.fetchall()}
+
     def head(self) -> tuple[int, bytes | None]:
         """The log's size and Merkle frontier."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -153,6 +153,19 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
             return _row(row) if row else None
 
+    def select_streams(self, event_ids: Sequence[UUID]) -> dict[UUID, UUID]:
+        """Which of `event_ids` the log holds, with the stream each is in."""
+        found: dict[UUID, UUID] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(event_ids), 500):  # SQLite caps the parameters of a query
+                chunk = [i.bytes for i in event_ids[start : start + 500]]
+                c.execute(
+                    f"SELECT event_id, originator_id FROM ledger_log WHERE event_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update((UUID(bytes=r[0]), UUID(r[1])) for r in c.fetchall())
+        return found
+
     def head(self) -> tuple[int, bytes | None]:
         """The log's size and Merkle frontier."""
         with self.datastore.transaction(commit=False) as c:
