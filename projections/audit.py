@@ -9,9 +9,10 @@ from uuid import UUID
 from ledger import clock as clocks
 from ledger import coursework
 from ledger import events as ev
-from ledger.course import Application, Course
+from ledger.course import Applicant, Course
 from ledger.errors import LedgerError
 from ledger.events import Recorded
+from ledger.groups import groups_at
 from projections.formats import Cell, Table
 from projections.scope import Clock, concerns
 
@@ -33,7 +34,7 @@ def _decision(course: Course, student: str) -> str:
     return f"{student} has applied; the application is not decided yet"
 
 
-def participant(course: Course, who: str) -> Application:
+def participant(course: Course, who: str) -> Applicant:
     """The application of `who`, who must have been admitted (else `NotAParticipant`, saying why)."""
     application = course.applications.get(who)
     if course.opened is None or application is None or application.accepted is None:
@@ -180,7 +181,7 @@ def explain(course: Course, student: str, name: str, clock: Clock) -> list[str]:
     programme = application.event.programme
     header = (
         f"{student} {name}, {programme} ({ev.CREDITS[programme]} credits), "
-        f"group {coursework.groups_at(course, at).get(student, '-')}; as of {instant(at, tz)}"
+        f"group {groups_at(course, at).get(student, '-')}; as of {instant(at, tz)}"
     )
     if clock.known_at is not None:
         header += f", known at {instant(clock.known_at, tz)}"

@@ -8,6 +8,7 @@ from datetime import datetime
 from ledger import coursework
 from ledger import events as ev
 from ledger.course import Course
+from ledger.groups import groups_at
 from projections.audit import instant, participant
 from projections.formats import Cell, Table
 from projections.tables import label
@@ -29,7 +30,7 @@ def student(course: Course, who: str, at: datetime) -> tuple[list[str], Table]:
     lines = [
         f"student    {who}",
         f"programme  {programme} ({ev.CREDITS[programme]} credits)",
-        f"group      {coursework.groups_at(course, at).get(who, '-')}",
+        f"group      {groups_at(course, at).get(who, '-')}",
         f"status     {status} ({kinds['failed']} failed; max_fails {course.opened.max_fails})",
         "outcomes   " + ", ".join(f"{kinds[k]} {k}" for k in ("passed", "excused", "exempt", "failed", "open")),
         f"as of      {instant(at, tz)}",
@@ -61,7 +62,7 @@ def course_glance(course: Course, at: datetime) -> tuple[list[str], Table]:
             for o in results:
                 per_assignment[o.assignment][o.kind] += 1
     closed = f"closed {instant(course.closed.event.at, tz)}" if course.closed else "open"
-    placed = coursework.groups_at(course, at)
+    placed = groups_at(course, at)
     groups = ", ".join(
         f"{g.id} {len([s for s in participants if placed.get(s) == g.id])}/{g.capacity}" for g in opened.groups
     )

@@ -13,6 +13,7 @@ from datetime import datetime
 from ledger import coursework
 from ledger import events as ev
 from ledger.course import Course
+from ledger.groups import groups_at
 from projections.formats import Cell, Table
 
 ADMISSION = (
@@ -43,7 +44,7 @@ def admission(course: Course, clock: datetime, names: Mapping[str, str]) -> Tabl
     """Exam admission of every admitted student (SPEC §5), withdrawn ones included."""
     rows: list[tuple[Cell, ...]] = []
     if course.opened is not None:
-        groups = coursework.groups_at(course, clock)
+        groups = groups_at(course, clock)
         for s in admitted(course):
             results = coursework.outcomes(course, s, clock)
             count = {k: sum(1 for o in results if o.kind == k) for k in ("passed", "excused", "failed", "open")}
@@ -83,7 +84,7 @@ def roster(course: Course, clock: datetime) -> Table:
     if course.opened is None:
         return Table(ROSTER, rows, title="roster")
     participants = course.participants()
-    groups = coursework.groups_at(course, clock)
+    groups = groups_at(course, clock)
     for group in course.opened.groups:
         members = [s for s in participants if groups.get(s) == group.id]
         rows.append(("group", group.id, group.slot, "", ";".join(members)))

@@ -41,7 +41,7 @@ def _opened(*slots: str) -> Course:
 
 
 def test_a_change_before_the_weeks_earlier_session_counts_that_week() -> None:
-    from ledger.coursework import change_takes_effect
+    from ledger.groups import change_takes_effect
 
     course = _opened("Fri 13:00", "Thu 11:00")  # the earlier session is Thursday's, whatever the order
     wednesday = datetime(2025, 5, 7, 16, tzinfo=UTC)  # 18:00 in Berlin
@@ -53,7 +53,7 @@ def test_a_change_before_the_weeks_earlier_session_counts_that_week() -> None:
 
 
 def test_the_next_weeks_session_keeps_its_wall_time_across_a_dst_change() -> None:
-    from ledger.coursework import change_takes_effect
+    from ledger.groups import change_takes_effect
 
     course = _opened("Mon 09:00")
     monday_after_the_session = datetime(2025, 10, 20, 12, tzinfo=UTC)  # Mon 20 Oct, after 09:00 CEST
@@ -61,7 +61,7 @@ def test_the_next_weeks_session_keeps_its_wall_time_across_a_dst_change() -> Non
 
 
 def test_slots_are_read_as_weekday_and_time() -> None:
-    from ledger.coursework import slot_offset
+    from ledger.groups import slot_offset
 
     assert slot_offset("Thu 11:00") == timedelta(days=3, hours=11)
     assert slot_offset("friday 13:30") == timedelta(days=4, hours=13, minutes=30)
