@@ -361,7 +361,7 @@ class Course:
 
     def deadline(self, assignment: str) -> datetime:
         """The deadline of `assignment` in view: the latest publication or change."""
-        return self.deadlines[assignment].event.deadline  # type: ignore[union-attr,no-any-return]
+        return self.deadlines[assignment].event.deadline  # type: ignore[union-attr]
 
     def is_late_application(self, application: Applicant) -> bool:
         """Whether the application came after the application deadline."""

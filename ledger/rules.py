@@ -1,9 +1,10 @@
 """What an append must refuse (SPEC §4): one `check` per event type.
 
 Each check takes the course as everything recorded tells it and the event to
-append, and raises `Refused` naming the rule and the offending value. A group
-change or allocation is checked against the course as it would be with it
-appended: a group's seats in every week (`ledger.groups`).
+append, and raises `Refused` naming the rule and the offending value. A check
+looks at the course as it would be with the event appended: an event may not
+break a rule that an earlier one rests on (an exam candidate's admission, a
+group's seats in a later week). Retractions are checked in `ledger.retractions`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from ledger import coursework, groups
+from ledger import coursework, groups, retractions
 from ledger import events as ev
 from ledger.course import Course
 from ledger.errors import Refused
@@ -146,6 +147,19 @@ def _preference(course: Course, e: ev.GroupPreferenceRegistered) -> None:
 
 def _allocated(course: Course, e: ev.GroupsAllocated) -> None:
     assert course.opened is not None
+    deadline = course.opened.registration_deadline
+    if e.at <= deadline:
+        raise Refused(
+            "registration-open",
+            f"allocation at {e.at.isoformat()} is before the registration deadline "
+            f"{deadline.isoformat()} has passed",
+        )
+    if course.allocation is not None:
+        raise Refused(
+            "allocated-twice",
+            f"the groups of {course.name} are already allocated (event {course.allocation.id}); "
+            "retract that allocation first",
+        )
     for student, group in e.allocation.items():
         _group(course, group)
         if not course.is_participant(student):
@@ -195,10 +209,18 @@ def as_next(course: Course, event: ev.Event) -> Recorded:
 def _published(course: Course, e: ev.AssignmentPublished) -> None:
     if e.assignment in course.assignments:
         raise Refused("assignment-published-twice", f"assignment {e.assignment!r} is already published")
+    _admission_kept(course, list(course.exam), e, f"publishing {e.assignment!r}")
 
 
 def _deadline_changed(course: Course, e: ev.DeadlineChanged) -> None:
     _assignment(course, e.assignment)
+    _admission_kept(course, list(course.exam), e, f"moving the deadline of {e.assignment!r}")
+
+
+def _admission_kept(course: Course, students: list[str], e: ev.Event, doing: str) -> None:
+    """Refuse `e` if it would exclude an exam candidate (only a backdated event can)."""
+    if course.exam:
+        retractions.still_admitted(course, students, doing, extra=as_next(course, e))
 
 
 def _handed_in(course: Course, e: ev.SubmissionHandedIn) -> None:
@@ -224,6 +246,7 @@ def _handed_in(course: Course, e: ev.SubmissionHandedIn) -> None:
                 f"student {student!r} already handed in {e.assignment!r} with team "
                 f"{','.join(sorted(earlier))}",
             )
+    _admission_kept(course, list(e.team), e, f"this hand-in of {e.assignment!r}")
 
 
 def _handed_in_by(course: Course, assignment: str, student: str) -> None:
@@ -235,10 +258,12 @@ def _handed_in_by(course: Course, assignment: str, student: str) -> None:
 
 def _presented(course: Course, e: ev.PresentationRecorded) -> None:
     _handed_in_by(course, e.assignment, e.student)
+    _admission_kept(course, [e.student], e, f"this presentation of {e.assignment!r}")
 
 
 def _assessed(course: Course, e: ev.SubmissionAssessed) -> None:
     _handed_in_by(course, e.assignment, e.student)
+    _admission_kept(course, [e.student], e, f"this assessment of {e.assignment!r}")
 
 
 def _excused(course: Course, e: ev.ExcuseGranted) -> None:
@@ -261,6 +286,7 @@ def _retracted(course: Course, e: ev.EventRetracted) -> None:
         raise Refused("retract-opening", f"event {e.event} opens {course.name}; everything else rests on it")
     if e.event in course.retractions:
         raise Refused("retracted-twice", f"event {e.event} is already retracted")
+    retractions.check(course, target)
 
 
 def _closed(course: Course, e: ev.CourseworkClosed) -> None:
