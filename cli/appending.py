@@ -13,8 +13,15 @@ from cli.main import Session
 from cli.params import INSTANT
 
 
-def appends(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Give a command `--at`, record the event(s) it builds, and print what was recorded."""
+def appends(
+    fn: Callable[..., Any] | None = None, *, then: Callable[[Any, list[Any]], list[str]] | None = None
+) -> Any:
+    """Give a command `--at`, record the event(s) it builds, and print what was recorded.
+
+    `then(ledger, records)` gives lines to print after that (what the records mean).
+    """
+    if fn is None:
+        return functools.partial(appends, then=then)
 
     @click.option("--at", "at", type=INSTANT, help="When it happened (default: now).")
     @click.pass_obj
@@ -28,8 +35,11 @@ def appends(fn: Callable[..., Any]) -> Callable[..., Any]:
             return
         events = built if isinstance(built, list) else [built]
         ledger = session.ledger(must_exist=False)
-        for record in ledger.append(events, session.actor):
+        records = ledger.append(events, session.actor)
+        for record in records:
             click.echo(f"recorded {type_name(record.event)} at position {record.position} (id {record.id})")
+        for line in then(ledger, records) if then else ():
+            click.echo(line)
         for notice in ledger.notices:
             click.echo(f"note: {notice}", err=True)
 
@@ -191,13 +201,33 @@ def allocate_groups(session: Session, at: datetime, seed: int, dry_run: bool) ->
     return ev.GroupsAllocated(course=name, at=at, allocation=allocation, seed=seed)
 
 
+def _from_which_week(ledger: Any, records: list[Any]) -> list[str]:
+    from ledger.clock import zone
+    from ledger.groups import placements
+
+    record = records[0]
+    course = ledger.course(record.event.course)
+    placement, session = placements(course, record)[0]
+    tz = course.opened.timezone
+    when = session.astimezone(zone(tz)).strftime("%a %Y-%m-%d %H:%M")
+    how = "moves to" if placement.move else "is placed at once in"
+    return [f"{placement.student} {how} {placement.group} from week {placement.week}, whose earlier session is {when} ({tz})"]
+
+
 @click.command("change-group")
 @click.argument("student")
 @click.argument("group")
 @click.option("--reason", required=True, help="Why.")
-@appends
+@appends(then=_from_which_week)
 def change_group(session: Session, at: datetime, student: str, group: str, reason: str) -> Any:
     """Move a participant to another group, or place a late admission (GroupChanged).
+
+    A move counts from the first week whose earlier session (the week's
+    earliest slot, in the course's time zone) comes after --at; it is refused
+    if the group is full in any week from then on. A participant without a
+    group (a late admission) is placed at once. Week 1 is the week of the first
+    earlier session after the registration deadline. The command says from
+    which week the change applies.
 
     \b
     Example:

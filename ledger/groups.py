@@ -232,3 +232,10 @@ def overfull(
                     continue
             return Overfull(group, week, members, seats)
     return None
+
+
+def placements(course: Course, record: Recorded) -> list[tuple[Placement, datetime]]:
+    """What the allocation or change `record` did, each with the earlier session of its first week."""
+    assert course.opened is not None
+    groups = membership(course)
+    return [(p, groups.weeks.session(p.week)) for p in groups.of_record(record.id)]

@@ -236,3 +236,28 @@ def test_no_group_is_ever_over_capacity_and_the_roster_shows_the_model(
         assert {m: g for g, members in roster.items() for m in members} == {
             x: y for x, y in groups.placed(week).items() if x in then
         }
+
+
+# -- the command ---------------------------------------------------------------------
+
+
+def test_change_group_says_from_which_week_it_applies(tmp_path) -> None:
+    from tests.cli_helpers import ALAN, GRACE, run, semester
+
+    store = str(tmp_path / "ledger.sqlite")
+    semester(store)  # Ada and Grace in g1 (capacity 2), g2 empty; week 1 begins Thu 17 April 11:00
+    moved = run(store, "change-group", GRACE, "g2", "--reason", "clash", "--at", "2025-04-24T12:00+02:00")
+    assert moved.exit_code == 0, moved.output
+    assert moved.stdout.splitlines()[1] == (
+        f"{GRACE} moves to g2 from week 3, whose earlier session is Thu 2025-05-01 11:00 (Europe/Berlin)"
+    )
+    assert run(store, "accept", ALAN, "--at", "2025-04-25T09:00+02:00").exit_code == 0
+    # In week 2 g1 still holds Ada and Grace: Alan cannot be placed there before week 3.
+    full = run(store, "change-group", ALAN, "g1", "--reason", "late admission", "--at", "2025-04-25T10:00+02:00")
+    assert full.exit_code == 1
+    assert full.stderr == f"error: refused by rule group-full: group 'g1' is full in week 2 (2 of 2); cannot move '{ALAN}' into 'g1'\n"
+    placed = run(store, "change-group", ALAN, "g2", "--reason", "late admission", "--at", "2025-04-25T10:00+02:00")
+    assert placed.exit_code == 0, placed.output
+    assert placed.stdout.splitlines()[1] == (
+        f"{ALAN} is placed at once in g2 from week 2, whose earlier session is Thu 2025-04-24 11:00 (Europe/Berlin)"
+    )

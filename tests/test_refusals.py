@@ -53,7 +53,7 @@ def ok(store: str, *args: str, input: str | None = None) -> str:
     """Run a command that must succeed; the id of what it recorded (if one line)."""
     result = run(store, *args, input=input)
     assert result.exit_code == 0, (args, result.output)
-    match = RECORDED.match(result.stdout.strip())
+    match = RECORDED.match(result.stdout.splitlines()[0] if result.stdout else "")
     return match.group(3) if match else ""
 
 
@@ -401,7 +401,7 @@ def test_valid_sequence_succeeds(store: str) -> None:
         before = count(store)
         result = run(store, *step)
         assert result.exit_code == 0, (step, result.output)
-        match = RECORDED.match(result.stdout.strip())
+        match = RECORDED.match(result.stdout.splitlines()[0])
         assert match, result.stdout
         assert int(match.group(2)) == before + 1
         assert count(store) == before + 1
