@@ -114,7 +114,7 @@ class _Checker:
         if len(self.participants) > self.opened.capacity:
             self.bad("capacity", f"{len(self.participants)} participants in {self.opened.capacity} seats")
         for student in sorted(self.admitted):
-            if not self._late(student):
+            if student not in self.applications or not self._late(student):
                 continue
             accepted_at = self.decisions[student][ev.ApplicationAccepted][0].position
             for other, application in self.applications.items():
