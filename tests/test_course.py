@@ -67,3 +67,39 @@ def test_slots_are_read_as_weekday_and_time() -> None:
     assert slot_offset("friday 13:30") == timedelta(days=4, hours=13, minutes=30)
     for bad in ("Thursday", "Thu", "Xyz 11:00", "Thu 25:00", "Thu 11"):
         assert slot_offset(bad) is None, bad
+
+
+# -- a retraction forgets its record, and only it ------------------------------------
+
+
+def _retraction(position: int, target: Recorded) -> Recorded:
+    return _record(position, ev.EventRetracted(course="c", at=T, event=target.id, reason="mistake"))
+
+
+def test_retracting_the_latest_gives_way_to_the_one_before() -> None:
+    absent = _record(1, ev.PresentationRecorded(course="c", at=T, assignment="A01", student="s", outcome="absent"))
+    explained = _record(2, ev.PresentationRecorded(course="c", at=T, assignment="A01", student="s", outcome="explained"))
+    course = Course.fold("c", [absent, explained])
+    assert course.presentations[("A01", "s")] is explained
+    course.apply(_retraction(3, explained))
+    assert course.presentations[("A01", "s")] is absent
+    course.apply(_retraction(4, absent))
+    assert ("A01", "s") not in course.presentations and len(course.presentations) == 0
+
+
+def test_retracting_a_hand_in_gives_each_member_the_team_of_their_remaining_hand_in() -> None:
+    pair = _record(1, ev.SubmissionHandedIn(course="c", at=T, assignment="A01", team=("a", "b")))
+    alone = _record(2, ev.SubmissionHandedIn(course="c", at=T, assignment="A01", team=("c",)))
+    again = _record(3, ev.SubmissionHandedIn(course="c", at=T, assignment="A01", team=("a", "b")))
+    course = Course.fold("c", [pair, alone, again])
+    course.apply(_retraction(4, pair))
+    assert course.team_of[("A01", "a")] == frozenset({"a", "b"}) and course.hand_ins["A01"] == [alone, again]
+    course.apply(_retraction(5, again))
+    assert ("A01", "a") not in course.team_of and course.team_of[("A01", "c")] == frozenset({"c"})
+
+
+def test_a_retraction_of_a_retraction_or_of_the_retracted_changes_nothing() -> None:
+    excuse = _record(1, ev.ExcuseGranted(course="c", at=T, student="s", assignments=("A01",), certificate="AU"))
+    first = _retraction(2, excuse)
+    course = Course.fold("c", [excuse, first, _retraction(3, excuse), _retraction(4, first)])
+    assert course.excuses == {} and course.retractions[excuse.id] is first
