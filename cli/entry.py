@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-HELP_FILE = os.path.join(os.path.dirname(__file__), "help.txt")
+from cli.helpfile import HELP_FILE
 
 
 def run() -> None:

@@ -156,7 +156,7 @@ def rendered_help() -> str:
 
 def write_help() -> None:
     """Refresh cli/help.txt after changing a command: `python -c 'import cli.main as m; m.write_help()'`."""
-    from cli.entry import HELP_FILE
+    from cli.helpfile import HELP_FILE
 
     with open(HELP_FILE, "w", encoding="utf-8") as handle:
         handle.write(rendered_help())

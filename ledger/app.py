@@ -68,10 +68,10 @@ def to_recorded(row: LogRow) -> Recorded:
     """The record a log row holds."""
     if row.state is None:
         raise StoreError(f"the event at position {row.position} is missing from the store: run verify")
-    return recorded_at(row.position, row.state)
+    return record_from(row.position, row.state)
 
 
-def recorded_at(position: int, state: bytes) -> Recorded:
+def record_from(position: int, state: bytes) -> Recorded:
     """The record stored as `state` at `position`."""
     envelope = envelope_decoder.decode(state)
     return Recorded(envelope.id, position, envelope.recorded_at, envelope.recorded_by, envelope.event)
@@ -280,7 +280,7 @@ class Ledger(Application[UUID]):
     def course(self, name: str) -> Course:
         """One course offering as everything recorded tells it."""
         rows = self.recorder.select_course(stream_id(name))  # type: ignore[attr-defined]
-        return Course.fold(name, (recorded_at(position, state) for position, state in rows))
+        return Course.fold(name, (record_from(position, state) for position, state in rows))
 
     def courses(self) -> list[str]:
         """The course offerings in the store, in the order they were opened."""

@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-UTC = UTC
-
 
 class BadInstant(ValueError):
     """An instant that cannot be read without guessing."""

@@ -16,10 +16,6 @@ class Refused(LedgerError):
         self.detail = detail
 
 
-class Conflict(LedgerError):
-    """An event id already exists with different content."""
-
-
 class BadLine(LedgerError):
     """One line of an import that cannot be read or is refused."""
 

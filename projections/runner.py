@@ -123,9 +123,9 @@ class Views:
     def records(self, course: str, student: str | None = None) -> list[Recorded]:
         """Every record of `course`, in position order (with `student`: at least their share)."""
         if self.direct:
-            from ledger.app import recorded_at, stream_id
+            from ledger.app import record_from, stream_id
 
-            return [recorded_at(p, state) for p, state in self.log.select_course(stream_id(course))]
+            return [record_from(p, state) for p, state in self.log.select_course(stream_id(course))]
         rows, events = self.recorder.select_course(course)
         return chunks.records(chunks.positions(rows), events, student)
 

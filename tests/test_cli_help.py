@@ -11,7 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from cli.entry import HELP_FILE
+from cli.helpfile import HELP_FILE
 from cli.main import COMMAND_MODULES, main, rendered_help
 
 ROOT = Path(__file__).resolve().parent.parent
