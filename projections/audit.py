@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
@@ -46,66 +46,29 @@ def instant(moment: datetime, tz: str) -> str:
     return moment.astimezone(clocks.zone(tz)).isoformat()
 
 
-def _join(items: Iterable[str]) -> str:
-    return ", ".join(items)
+class Wording:
+    """What audit lines need to know (`ev.Words`): the course's time zone, and the events by id."""
+
+    def __init__(self, tz: str, by_id: Mapping[UUID, Recorded] | None = None) -> None:
+        self.tz = tz
+        self.by_id = by_id or {}
+
+    def instant(self, moment: datetime) -> str:
+        return instant(moment, self.tz)
+
+    def event(self, event_id: UUID) -> str:
+        target = self.by_id.get(event_id)
+        return f"#{target.position} {ev.type_name(target.event)}" if target else str(event_id)
 
 
-def describe(record: Recorded, tz: str, by_id: dict[UUID, Recorded] | None = None) -> str:
-    """What one event says, in one line."""
-    e = record.event
-    match e:
-        case ev.CourseOpened():
-            groups = _join(f"{g.id} ({g.slot}, {g.capacity})" for g in e.groups)
-            return f"{e.title!r}, {e.capacity} seats, groups {groups}, max_fails {e.max_fails}"
-        case ev.ApplicationSubmitted():
-            return f"{e.student} applied ({e.programme}; prerequisite {e.prerequisite!r})"
-        case ev.ApplicationAccepted():
-            return f"{e.student} accepted"
-        case ev.ApplicationRejected():
-            return f"{e.student} rejected: {e.reason}"
-        case ev.ApplicationWithdrawn():
-            return f"{e.student} withdrew: {e.reason}"
-        case ev.GroupPreferenceRegistered():
-            return f"{e.student} prefers {' > '.join(e.priorities)}"
-        case ev.GroupsAllocated():
-            return f"{len(e.allocation)} participants placed (seed {e.seed})"
-        case ev.GroupChanged():
-            return f"{e.student} to group {e.group}: {e.reason}"
-        case ev.AssignmentPublished():
-            return f"{e.assignment} {e.title!r}, deadline {instant(e.deadline, tz)}"
-        case ev.DeadlineChanged():
-            return f"{e.assignment} deadline moved to {instant(e.deadline, tz)}: {e.reason}"
-        case ev.SubmissionHandedIn():
-            digest = f" ({e.digest})" if e.digest else ""
-            return f"{e.assignment} by {_join(e.team)}{digest}"
-        case ev.PresentationRecorded():
-            return f"{e.assignment} {e.student}: {e.outcome}"
-        case ev.SubmissionAssessed():
-            note = f" ({e.note})" if e.note else ""
-            return f"{e.assignment} {e.student}: {e.verdict}{note}"
-        case ev.ExcuseGranted():
-            return f"{e.student} excused from {_join(e.assignments)} ({e.reason}, certificate {e.certificate})"
-        case ev.EventRetracted():
-            target = (by_id or {}).get(e.event)
-            what = f"#{target.position} {ev.type_name(target.event)}" if target else str(e.event)
-            return f"cancels {what}: {e.reason}"
-        case ev.CourseworkClosed():
-            return "coursework closed"
-        case ev.ExamRegistered():
-            return f"{e.student} registered for the exam ({e.mode})"
-        case ev.ExamGraded():
-            return f"{e.student} graded {e.grade}"
-        case ev.ApplicationMaterialErased():
-            return f"application material of {len(e.students)} applicants erased"
-    return ev.type_name(e)
+def describe(record: Recorded, tz: str, by_id: Mapping[UUID, Recorded] | None = None) -> str:
+    """What one event says, in one line (each event type words its own)."""
+    return record.event.describe(Wording(tz, by_id))
 
 
 def about_assignment(record: Recorded, assignment: str) -> bool:
     """Whether `record` is about `assignment`."""
-    e = record.event
-    if isinstance(e, ev.ExcuseGranted):
-        return assignment in e.assignments
-    return getattr(e, "assignment", None) == assignment
+    return assignment in record.event.concerned_assignments()
 
 
 def log(records: list[Recorded], tz: str, student: str | None = None, assignment: str | None = None) -> Table:

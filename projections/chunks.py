@@ -20,12 +20,11 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from ledger.events import Envelope, Recorded
-from projections import scope
+from ledger.events import EVENT_TYPES, Envelope, Recorded
 
 CHUNK = 1024
 # The stored names of the event types every student's outcomes rest on.
-COURSE_WIDE = frozenset(cls.__struct_config__.tag for cls in scope.COURSE_WIDE)
+COURSE_WIDE = frozenset(name for name, cls in EVENT_TYPES.items() if cls.concerns.course_wide)
 
 _positions = msgspec.json.Decoder(list[int])
 _envelopes = msgspec.json.Decoder(list[Envelope])
