@@ -114,23 +114,6 @@ def cite(record: Recorded, tz: str) -> str:
     )
 
 
-def status_rule(course: Course, student: str, results: list[coursework.Outcome]) -> str:
-    """Which rule of SPEC §5 gives the student's admission status, in words."""
-    assert course.opened is not None
-    application = course.applications[student]
-    failed = len(coursework.fails(results))
-    most = course.opened.max_fails
-    if application.withdrawn is not None:
-        return "withdrawn from the course"
-    if failed > most:
-        return f"{failed} failed assignments, more than max_fails {most}"
-    if course.closed is not None:
-        return f"coursework is closed, with {failed} failed (max_fails {most})"
-    if failed == most:
-        return f"{failed} failed assignments, as many as max_fails {most} allows"
-    return f"{failed} failed assignments, fewer than max_fails {most}"
-
-
 def explain(course: Course, student: str, name: str, clock: Clock) -> list[str]:
     """The status of `student` and, per assignment, the outcome and the records behind it.
 
@@ -148,8 +131,9 @@ def explain(course: Course, student: str, name: str, clock: Clock) -> list[str]:
     if clock.known_at is not None:
         header += f", known at {instant(clock.known_at, tz)}"
     results = coursework.outcomes(course, student, at)
-    status = coursework.admission_status(course, student, results)
-    lines = [header, f"status: {status} ({status_rule(course, student, results)})"]
+    admission = coursework.admission(course, student, results)
+    status = admission.status
+    lines = [header, f"status: {status} ({admission.rule})"]
     for record in (application.withdrawn, course.closed if status == "admitted" else None):
         if record is not None:
             lines.append("  " + cite(record, tz))
