@@ -95,7 +95,8 @@ class Views:
                 rows = self.recorder.select_new(start, min(PAGE, head - start))
                 batch = chunks.group(rows)
                 try:
-                    self.recorder.save(NAME, done, batch, reset=reset or done is None)
+                    with self.recorder.writing() as tx:
+                        chunks.save(tx, NAME, done, batch, reset=reset or done is None)
                 except chunks.CheckpointMoved:
                     continue  # another process applied some of it first: look again
                 except PersistenceError as error:
