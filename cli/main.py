@@ -91,7 +91,23 @@ class LedgerGroup(click.Group):
         except LedgerError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(1)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # usage errors and the like: click says them
+        except BrokenPipeError:
+            # The reader went away (`subledger log | head -1`): nothing is wrong, say nothing.
+            from cli.failures import closed_pipe
 
+            closed_pipe()
+            sys.exit(0)
+        except Exception as error:  # noqa: BLE001 - a bug: shown as one, never as a refusal
+            from cli.failures import internal_error
+
+            internal_error(error, ctx.invoked_subcommand)
+            sys.exit(INTERNAL_ERROR)
+
+
+# The exit code of a bug (sysexits' EX_SOFTWARE): neither a refusal (1) nor wrong usage (2).
+INTERNAL_ERROR = 70
 
 # A fixed width keeps help text the same on every terminal (cli/help.txt is a copy).
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 80, "terminal_width": 80}

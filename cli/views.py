@@ -136,15 +136,11 @@ def output_options(formats: bool = True) -> Callable[[Callable[..., Any]], Calla
 
 def open_views(session: Session) -> Any:
     """The store's views, caught up with its ledger."""
-    from ledger.errors import StoreError
     from projections.runner import Views
 
     session.require_store()
     views = Views.open(session.store)
-    try:
-        views.catch_up()
-    except Exception as error:  # noqa: BLE001 - e.g. a read-only file or a lock held too long
-        raise StoreError(f"cannot bring the views up to date: {error}") from None
+    views.catch_up()
     return views
 
 

@@ -13,11 +13,9 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError
-
 from ledger.bulk import paused_gc
 from ledger.course import Course
-from ledger.errors import StoreError
+from ledger.errors import StoreError, first_line, may_not_write, store_failures
 from ledger.events import Recorded
 from projections import chunks
 
@@ -71,9 +69,7 @@ class Views:
 
                 factory = SQLiteFactory(env)
             return cls(factory, factory.application_recorder())
-        except StoreError:
-            raise
-        except Exception as error:  # noqa: BLE001 - the driver's own words, in one line
+        except store_failures() as error:  # the driver's own words, in one line
             raise cannot_open(store, error) from None
 
     # -- keeping up ------------------------------------------------------------
@@ -99,9 +95,9 @@ class Views:
                         chunks.save(tx, NAME, done, batch, reset=reset or done is None)
                 except chunks.CheckpointMoved:
                     continue  # another process applied some of it first: look again
-                except PersistenceError as error:
-                    if not _may_not_write(error):
-                        raise
+                except store_failures() as error:
+                    if not may_not_write(error):
+                        raise StoreError(f"cannot bring the views up to date: {first_line(error)}") from None
                     self.direct = True
                     return applied
                 reset = False
@@ -158,9 +154,3 @@ class Views:
                 opened = vault.open_application(application.event, application.submitted.id, keys.get(student, {}))
                 names[student] = opened.name
         return names
-
-
-def _may_not_write(error: Exception) -> bool:
-    """Whether the store refused a write for lack of rights (not for a fault)."""
-    text = str(error).lower()
-    return "permission denied" in text or "readonly database" in text or "read-only" in text

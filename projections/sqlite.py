@@ -7,11 +7,12 @@ once are serialised and the second finds the checkpoint moved and starts over.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import PersistenceError, Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
 
 from projections import chunks
@@ -37,14 +38,17 @@ class ViewRecorder(SQLiteTrackingRecorder):
     def writing(self) -> Iterator[chunks.Writing]:
         """One `BEGIN IMMEDIATE` transaction on the view tables (committed unless it raises)."""
         with self.datastore.get_connection(commit=True) as conn:
-            cursor = conn.cursor()
-            cursor.execute("BEGIN IMMEDIATE")
             try:
-                yield _Writing(self, cursor)
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+                cursor = conn.cursor()
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _Writing(self, cursor)
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+            except sqlite3.Error as error:  # as eventsourcing's own transactions say it
+                raise PersistenceError(str(error)) from error
 
     def progress(self, name: str) -> tuple[int, int | None]:
         """The ledger's size and the last position applied to the views (None: never built)."""
