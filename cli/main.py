@@ -42,18 +42,13 @@ class Session:
             self._ledger = Ledger(self.store)
         return self._ledger
 
-    def course(self, courses: list[str] | None = None) -> str:
-        """The course a command is about: --course, or the only one of `courses` (default: the store's)."""
+    def course(self) -> str:
+        """The course an append is about: --course (the rules check it), or the store's only one."""
         if self.course_option:
             return self.course_option
-        from ledger.errors import StoreError
+        from projections.reading import choose_course
 
-        courses = self.ledger().courses() if courses is None else courses
-        if len(courses) == 1:
-            return courses[0]
-        if not courses:
-            raise StoreError("the store holds no course yet: open one with open-course")
-        raise StoreError(f"the store holds several courses ({', '.join(courses)}): pass --course")
+        return choose_course(self.ledger().courses(), None)
 
 
 def _login_name() -> str:

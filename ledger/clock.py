@@ -69,6 +69,11 @@ def parse_instant(text: str, tz: str) -> datetime:
     return localize(read_instant(text), tz)
 
 
+def local(moment: datetime, tz: str) -> datetime:
+    """`moment` as the wall clock in `tz` shows it (aware, with that zone's offset)."""
+    return moment.astimezone(zone(tz))
+
+
 def now() -> datetime:
     """The current instant in UTC."""
     return datetime.now(UTC)
