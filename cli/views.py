@@ -244,10 +244,12 @@ def export(session: Session, view: str, out: Output) -> None:
       subledger export events -o backup.jsonl
     """
     if view == "events":
+        from projections.events import lines
+
         if out.fmt not in (None, "jsonl") or out.as_of or out.known_at:
             raise click.UsageError("the events export is the whole ledger as JSONL; it takes only -o")
         with out.stream() as stream:
-            for line in session.ledger().export_lines():
+            for line in lines(session.store):
                 stream.write(line + b"\n")
         return
     out.table(sheet(view, read(session, out)))

@@ -309,21 +309,6 @@ class Ledger(Application[UUID]):
         """The keys that still open a student's application material, by purpose."""
         return vault.by_student(self.recorder.select_keys(course)).get(student, {})  # type: ignore[attr-defined]
 
-    def export_lines(self) -> Iterator[bytes]:
-        """The whole ledger as JSONL: material opened where its keys exist, with those keys."""
-        keys_of: dict[str, dict[str, dict[str, bytes]]] = {}
-        for record in self.records():
-            event = record.event
-            if not isinstance(event, ev.ApplicationSubmitted):
-                yield wire.encode_line(record)
-                continue
-            if event.course not in keys_of:
-                keys_of[event.course] = vault.by_student(self.recorder.select_keys(event.course))  # type: ignore[attr-defined]
-            keys = keys_of[event.course].get(event.student, {})
-            opened = vault.open_application(event, record.id, keys, keep_sealed=True)
-            shown = {p: base64.b64encode(k).decode() for p, k in sorted(keys.items())}
-            yield wire.encode_line(record, shown, opened)
-
     def readable(self, course: str, record: Recorded) -> Recorded:
         """`record` with application material opened where its keys still exist."""
         event = record.event
