@@ -126,6 +126,34 @@ class Writing(Protocol):
         ...
 
 
+class Snapshot(Protocol):
+    """One read transaction on a store's view tables and its log (to check the views against it)."""
+
+    def checkpoint(self, name: str) -> int | None:
+        """The last position applied under tracking name `name` (None: never built)."""
+        ...
+
+    def head(self) -> int:
+        """How many events the log holds."""
+        ...
+
+    def log(self, upto: int) -> list[tuple[int, Any]]:
+        """The log's entries up to position `upto`: (position, stream)."""
+        ...
+
+    def first_state(self, stream: Any) -> bytes:
+        """The stored envelope of version 1 of `stream` (it names the course)."""
+        ...
+
+    def course_rows(self) -> list[CourseRow]:
+        """Every row of `view_courses`, by course."""
+        ...
+
+    def chunk_rows(self) -> list[ChunkRow]:
+        """Every row of `view_chunks`, by course and chunk."""
+        ...
+
+
 def save(tx: Writing, name: str, expected: int | None, batch: Batch, reset: bool = False) -> None:
     """Add `batch` to the course chunks and move the checkpoint, within `tx`.
 

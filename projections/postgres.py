@@ -77,6 +77,13 @@ class ViewRecorder(PostgresTrackingRecorder):
             return [(r["position"], r["originator_id"]) for r in curs.fetchall()]
 
     @contextmanager
+    def snapshot(self) -> Iterator[chunks.Snapshot]:
+        """One read transaction on the view tables and the log: a consistent picture of both."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield _Writing(self, curs)
+
+    @contextmanager
     def writing(self) -> Iterator[chunks.Writing]:
         """One transaction on the view tables, after a lock that serialises catch-ups (committed unless it raises)."""
         with self.datastore.transaction(commit=True) as curs:
@@ -109,7 +116,7 @@ class ViewRecorder(PostgresTrackingRecorder):
 
 
 class _Writing:
-    """The SQL of one catch-up transaction (`chunks.Writing`), on PostgreSQL."""
+    """The SQL of one transaction on the views (`chunks.Writing`, `chunks.Snapshot`), on PostgreSQL."""
 
     def __init__(self, recorder: ViewRecorder, cursor: Cursor[DictRow]) -> None:
         self.recorder = recorder
@@ -164,3 +171,20 @@ class _Writing:
 
     def track(self, name: str, position: int) -> None:
         self.recorder._insert_tracking(self.curs, Tracking(name, position))
+
+    def head(self) -> int:
+        self.curs.execute("SELECT size FROM ledger_head WHERE id = 1")
+        row = self.curs.fetchone()
+        return int(row["size"]) if row else 0
+
+    def log(self, upto: int) -> list[tuple[int, Any]]:
+        self.curs.execute("SELECT position, originator_id FROM ledger_log WHERE position <= %s ORDER BY position", (upto,))
+        return [(r["position"], r["originator_id"]) for r in self.curs.fetchall()]
+
+    def course_rows(self) -> list[chunks.CourseRow]:
+        self.curs.execute("SELECT course, stream, size, first_position FROM view_courses ORDER BY course")
+        return [chunks.CourseRow(r["course"], r["stream"], r["size"], r["first_position"]) for r in self.curs.fetchall()]
+
+    def chunk_rows(self) -> list[chunks.ChunkRow]:
+        self.curs.execute("SELECT course, chunk, positions FROM view_chunks ORDER BY course, chunk")
+        return [chunks.ChunkRow(r["course"], r["chunk"], bytes(r["positions"])) for r in self.curs.fetchall()]

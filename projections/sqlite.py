@@ -50,6 +50,12 @@ class ViewRecorder(SQLiteTrackingRecorder):
             except sqlite3.Error as error:  # as eventsourcing's own transactions say it
                 raise PersistenceError(str(error)) from error
 
+    @contextmanager
+    def snapshot(self) -> Iterator[chunks.Snapshot]:
+        """One read transaction on the view tables and the log: a consistent picture of both."""
+        with self.datastore.transaction(commit=False) as cursor:
+            yield _Writing(self, cursor)
+
     def progress(self, name: str) -> tuple[int, int | None]:
         """The ledger's size and the last position applied to the views (None: never built)."""
         with self.datastore.transaction(commit=False) as c:
@@ -94,7 +100,7 @@ class ViewRecorder(SQLiteTrackingRecorder):
 
 
 class _Writing:
-    """The SQL of one catch-up transaction (`chunks.Writing`), on SQLite."""
+    """The SQL of one transaction on the views (`chunks.Writing`, `chunks.Snapshot`), on SQLite."""
 
     def __init__(self, recorder: ViewRecorder, cursor: SQLiteCursor) -> None:
         self.recorder = recorder
@@ -137,3 +143,20 @@ class _Writing:
 
     def track(self, name: str, position: int) -> None:
         self.recorder._insert_tracking(self.c, Tracking(name, position))
+
+    def head(self) -> int:
+        self.c.execute("SELECT size FROM ledger_head WHERE id = 1")
+        row = self.c.fetchone()
+        return int(row[0]) if row else 0
+
+    def log(self, upto: int) -> list[tuple[int, Any]]:
+        self.c.execute("SELECT position, originator_id FROM ledger_log WHERE position <= ? ORDER BY position", (upto,))
+        return [(r[0], r[1]) for r in self.c.fetchall()]
+
+    def course_rows(self) -> list[chunks.CourseRow]:
+        self.c.execute("SELECT course, stream, size, first_position FROM view_courses ORDER BY course")
+        return [chunks.CourseRow(*r) for r in self.c.fetchall()]
+
+    def chunk_rows(self) -> list[chunks.ChunkRow]:
+        self.c.execute("SELECT course, chunk, positions FROM view_chunks ORDER BY course, chunk")
+        return [chunks.ChunkRow(r[0], r[1], bytes(r[2])) for r in self.c.fetchall()]
