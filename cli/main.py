@@ -73,7 +73,8 @@ class LedgerGroup(click.Group):
         import importlib
 
         module = importlib.import_module(module_name)
-        return next(c for c in module.COMMANDS if c.name == cmd_name)
+        command: click.Command = next(c for c in module.COMMANDS if c.name == cmd_name)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -19,16 +19,17 @@ def student(status: StudentStatus) -> tuple[list[str], Table]:
     from projections.formats import table
     from projections.status import KINDS, AssignmentStatus
 
+    who = status.standing
     lines = [
-        f"student    {status.student}",
-        f"programme  {status.programme} ({status.credits} credits)",
-        f"group      {status.group or '-'}",
-        f"status     {status.status} ({status.failed} failed; max_fails {status.max_fails})",
+        f"student    {who.student}",
+        f"programme  {who.programme} ({who.credits} credits)",
+        f"group      {who.group or '-'}",
+        f"status     {who.status} ({status.failed} failed; max_fails {status.max_fails})",
         "outcomes   " + ", ".join(f"{status.counts[k]} {k}" for k in KINDS),
         f"as of      {status.as_of.isoformat()}",
         "",
     ]
-    return lines, table(status.assignments, AssignmentStatus, title=f"status {status.student}")
+    return lines, table(status.assignments, AssignmentStatus, title=f"status {who.student}")
 
 
 def course(status: CourseStatus) -> tuple[list[str], Table]:
@@ -55,13 +56,14 @@ def course(status: CourseStatus) -> tuple[list[str], Table]:
 
 def explanation(why: Explanation) -> list[str]:
     """A student's status and outcomes, each fail, excuse and exemption with its evidence cited."""
+    who = why.standing
     header = (
-        f"{why.student} {why.name}, {why.programme} ({why.credits} credits), "
-        f"group {why.group or '-'}; as of {why.as_of.isoformat()}"
+        f"{who.student} {why.name}, {who.programme} ({who.credits} credits), "
+        f"group {who.group or '-'}; as of {why.as_of.isoformat()}"
     )
     if why.known_at is not None:
         header += f", known at {why.known_at.isoformat()}"
-    lines = [header, f"status: {why.status} ({why.rule})"]
+    lines = [header, f"status: {who.status} ({who.rule})"]
     lines.extend("  " + cite(c) for c in why.grounds)
     for o in why.outcomes:
         what = f"failed: {o.reason}" if o.kind == "failed" else o.kind

@@ -11,6 +11,7 @@ from ledger import events as ev
 from ledger.events import Recorded
 from projections.log import describe
 from projections.reading import Reading, participant
+from projections.status import Standing, standing
 
 CITED = ("failed", "excused", "exempt")  # outcomes that cite their evidence; the rest name the rule
 
@@ -41,17 +42,12 @@ class Explained:
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
-    """A participant's status at the clock, why, and why each outcome is what it is."""
+    """A participant's standing at the clock, what it rests on, and why each outcome is what it is."""
 
-    student: str
+    standing: Standing
     name: str
-    programme: str
-    credits: int
-    group: str | None
     as_of: datetime
     known_at: datetime | None
-    status: str
-    rule: str
     grounds: tuple[Citation, ...]  # the withdrawal, or the closing of coursework, that the status rests on
     outcomes: tuple[Explained, ...]
 
@@ -62,9 +58,8 @@ def explain(reading: Reading, student: str) -> Explanation:
     application = participant(course, student)
     at = reading.as_of
     results = coursework.outcomes(course, student, at)
-    admission = coursework.admission(course, student, results)
-    programme = application.event.programme
-    grounds = (application.withdrawn, course.closed if admission.status == "admitted" else None)
+    stands = standing(course, student, at, results)
+    grounds = (application.withdrawn, course.closed if stands.status == "admitted" else None)
 
     def cite(record: Recorded) -> Citation:
         return Citation(
@@ -73,15 +68,10 @@ def explain(reading: Reading, student: str) -> Explanation:
         )  # fmt: skip
 
     return Explanation(
-        student=student,
+        standing=stands,
         name=reading.names([student]).get(student, ""),
-        programme=programme,
-        credits=ev.CREDITS[programme],
-        group=coursework.groups_at(course, at).get(student),
         as_of=reading.local(at),
         known_at=reading.local(reading.clock.known_at) if reading.clock.known_at else None,
-        status=admission.status,
-        rule=admission.rule,
         grounds=tuple(cite(r) for r in grounds if r is not None),
         outcomes=tuple(
             Explained(o.assignment, o.kind, o.reason, o.rule, tuple(map(cite, o.evidence)) if o.kind in CITED else ())

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from ledger import coursework
 from ledger import events as ev
+from ledger.course import Course
 from projections.gradebook import label
 from projections.reading import Reading, participant
 
@@ -26,15 +27,22 @@ class AssignmentStatus:
 
 
 @dataclass(frozen=True, slots=True)
-class StudentStatus:
-    """A participant at the clock: programme, group, admission status and every outcome."""
+class Standing:
+    """A participant at the clock: programme, exercise group, admission status and the rule that gives it."""
 
     student: str
     programme: str
     credits: int
     group: str | None
-    status: str
+    status: str  # on_track / at_risk / excluded / admitted / withdrawn
     rule: str  # the rule of SPEC §5 that gives the status, in words
+
+
+@dataclass(frozen=True, slots=True)
+class StudentStatus:
+    """A participant's standing at the clock and every assignment's outcome."""
+
+    standing: Standing
     failed: int
     max_fails: int
     counts: dict[str, int]  # by kind of outcome (KINDS)
@@ -82,23 +90,24 @@ class CourseStatus:
     assignments: tuple[AssignmentCounts, ...]
 
 
+def standing(course: Course, student: str, at: datetime, results: list[coursework.Outcome]) -> Standing:
+    """Where participant `student` stands at `at`, given their outcomes (`NotAParticipant` for anyone else)."""
+    programme = participant(course, student).event.programme
+    admission = coursework.admission(course, student, results)
+    group = coursework.groups_at(course, at).get(student)
+    return Standing(student, programme, ev.CREDITS[programme], group, admission.status, admission.rule)
+
+
 def student_status(reading: Reading, student: str) -> StudentStatus:
     """One participant's outcomes and admission status (`NotAParticipant` for anyone else)."""
     course = reading.of(student)
-    application = participant(course, student)
+    participant(course, student)
     assert course.opened is not None  # participant() holds it open
     at = reading.as_of
     results = coursework.outcomes(course, student, at)
-    admission = coursework.admission(course, student, results)
-    programme = application.event.programme
     kinds = Counter(o.kind for o in results)
     return StudentStatus(
-        student=student,
-        programme=programme,
-        credits=ev.CREDITS[programme],
-        group=coursework.groups_at(course, at).get(student),
-        status=admission.status,
-        rule=admission.rule,
+        standing=standing(course, student, at, results),
         failed=kinds["failed"],
         max_fails=course.opened.max_fails,
         counts={k: kinds[k] for k in KINDS},

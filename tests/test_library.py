@@ -79,7 +79,7 @@ def test_typed_rows(sqlite_path: str) -> None:
 def test_a_reading_of_one_students_share_is_about_them_only(sqlite_path: str) -> None:
     semester(sqlite_path)
     mine = read(sqlite_path, as_of=LATER, student=GRACE)
-    assert student_status(mine, GRACE).status == "at_risk"
+    assert student_status(mine, GRACE).standing.status == "at_risk"
     with pytest.raises(ValueError, match="share"):
         student_status(mine, ADA)
     with pytest.raises(ValueError, match="share"):
