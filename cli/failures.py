@@ -49,7 +49,7 @@ def internal_error(error: BaseException, command: str | None) -> str | None:
             *traceback.format_exception(error),
         ]
     )
-    line = f"internal error (a bug in subledger, not in your input): {summary}"
+    line = f"internal error (a bug in subledger): {summary}"
     try:
         descriptor, path = tempfile.mkstemp(prefix="subledger-internal-error-", suffix=".txt")
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:  # mkstemp: readable by its owner only

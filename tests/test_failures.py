@@ -36,7 +36,7 @@ def test_a_bug_is_reported_as_one_with_its_traceback_in_a_file(
     result = run(sqlite_path, "status")
     assert result.exit_code == INTERNAL_ERROR not in (0, 1, 2)
     (line,) = result.stderr.splitlines()
-    assert line.startswith("internal error (a bug in subledger, not in your input): ZeroDivisionError: a bug in a view")
+    assert line.startswith("internal error (a bug in subledger): ZeroDivisionError: a bug in a view")
     assert not line.startswith("error:")  # never dressed up as a refusal or a store error
     report = Path(line.rsplit("the full report is in ", 1)[1])
     try:
