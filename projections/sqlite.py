@@ -74,7 +74,8 @@ class ViewRecorder(SQLiteTrackingRecorder):
                 "SELECT position, originator_id FROM ledger_log WHERE position > ? ORDER BY position LIMIT ?",
                 (after, count),
             )
-            return [(r[0], r[1]) for r in c.fetchall()]
+            rows: list[tuple[int, Any]] = c.fetchall()  # plain tuples: no copy of a page of 250,000
+            return rows
 
     def select_course(self, course: str) -> tuple[list[bytes], list[tuple[str, bytes]]]:
         """A course's chunk rows, and its events (type, stored envelope) up to what they hold."""
@@ -151,7 +152,8 @@ class _Writing:
 
     def log(self, upto: int) -> list[tuple[int, Any]]:
         self.c.execute("SELECT position, originator_id FROM ledger_log WHERE position <= ? ORDER BY position", (upto,))
-        return [(r[0], r[1]) for r in self.c.fetchall()]
+        rows: list[tuple[int, Any]] = self.c.fetchall()
+        return rows
 
     def course_rows(self) -> list[chunks.CourseRow]:
         self.c.execute("SELECT course, stream, size, first_position FROM view_courses ORDER BY course")
