@@ -34,6 +34,7 @@ import msgspec
 
 from ledger.course import Course, visible
 from ledger.errors import LedgerError, Refused
+from ledger.events import GroupsAllocated
 
 if TYPE_CHECKING:
     from ledger.events import Recorded
@@ -102,7 +103,7 @@ def _rank_optimal(ranked: Mapping[str, tuple[str, ...]], capacities: Mapping[str
     if not ranked:
         return {}
     import numpy as np
-    from ortools.graph.python import min_cost_flow
+    from ortools.graph.python import min_cost_flow  # type: ignore[import-untyped]  # .pyi files, no py.typed
 
     # Node order follows the tickets, so that even a tie the tickets leave (a
     # chance of about one in 2**bits) is broken by the seed, not by student numbers.
@@ -233,6 +234,7 @@ class Rederived:
     """A recorded allocation next to the one its seed gives on the ledger as it then stood."""
 
     record: Recorded
+    event: GroupsAllocated
     basis: int  # how many of the course's events were recorded before it
     recorded: dict[str, str]
     derived: dict[str, str]
@@ -270,14 +272,16 @@ def rederive(course: Course) -> Rederived:
     if record is None:
         raise LedgerError(f"course {course.name!r} has no allocation in effect to verify")
     event = record.event
+    assert isinstance(event, GroupsAllocated)  # what Course.allocation indexes
     then = as_it_stood(course, record)
     participants, preferences, capacities = inputs(then)
-    recorded: dict[str, str] = dict(event.allocation)  # type: ignore[union-attr]  # a GroupsAllocated
-    derived = allocate_preferences(participants, preferences, capacities, event.seed)  # type: ignore[union-attr]
+    recorded = dict(event.allocation)
+    derived = allocate_preferences(participants, preferences, capacities, event.seed)
     students = sorted(set(recorded) | set(derived))
     members = Counter(recorded.values())
     return Rederived(
         record=record,
+        event=event,
         basis=len([r for r in course.records if r.position < record.position]),
         recorded=recorded,
         derived=derived,
