@@ -102,44 +102,78 @@ def _rank_optimal(ranked: Mapping[str, tuple[str, ...]], capacities: Mapping[str
     """Steps 1–3 of the module: as many in a ranked group as can be, least total rank, lottery."""
     if not ranked:
         return {}
-    import numpy as np
-    from ortools.graph.python import min_cost_flow  # type: ignore[import-untyped]  # .pyi files, no py.typed
+    net = network(ranked, capacities, seed)
+    return net.allocation(solve(net))
 
-    # Node order follows the tickets, so that even a tie the tickets leave (a
-    # chance of about one in 2**bits) is broken by the seed, not by student numbers.
+
+@dataclass(frozen=True)
+class Network:
+    """Steps 1–3 as a flow network: a unit of flow from each participant to a group they ranked.
+
+    Arc `a` runs from participant `tails[a]` to group `heads[a]` at `costs[a]`;
+    group `g` passes at most `capacities[g]` on to the sink.
+    """
+
+    students: list[str]
+    groups: list[str]
+    capacities: list[int]
+    tails: list[int]
+    heads: list[int]
+    costs: list[int]
+
+    def allocation(self, arcs: Iterable[int]) -> dict[str, str]:
+        """The allocation that sends flow along `arcs`."""
+        return {self.students[self.tails[a]]: self.groups[self.heads[a]] for a in arcs}
+
+
+def network(ranked: Mapping[str, tuple[str, ...]], capacities: Mapping[str, int], seed: int) -> Network:
+    """The flow network of `ranked` participants (non-empty rankings) with the seed's tickets."""
+    # Participants in ticket order: even a tie the tickets leave (a chance of
+    # about one in 2**bits) is broken by the seed, not by student numbers.
     students = _by_ticket(ranked, seed)
     groups = list(capacities)
-    n, node_of = len(students), {g: len(students) + i for i, g in enumerate(groups)}
-    source, sink = n + len(groups), n + len(groups) + 1
-    bits = _ticket_bits(n, max(map(len, ranked.values())), sink + 1)
+    index = {g: i for i, g in enumerate(groups)}
+    bits = _ticket_bits(len(students), max(map(len, ranked.values())), len(students) + len(groups) + 2)
     # A rank step weighs more than all tickets together: n tickets below 2**bits each.
-    step = n << bits
+    step = len(students) << bits
     tails, heads, costs = [], [], []
     for i, student in enumerate(students):
         for rank, group in enumerate(ranked[student]):
             tails.append(i)
-            heads.append(node_of[group])
+            heads.append(index[group])
             costs.append(rank * step + (ticket(seed, "rank", student, group) >> (64 - bits)))
+    return Network(students, groups, [capacities[g] for g in groups], tails, heads, costs)
+
+
+def solve(net: Network) -> list[int]:
+    """The arcs of the maximum flow of least cost, by OR-Tools' min-cost flow."""
+    import numpy as np
+    from ortools.graph.python import min_cost_flow  # type: ignore[import-untyped]  # .pyi files, no py.typed
+
+    n, m = len(net.students), len(net.groups)
+    source, sink = n + m, n + m + 1
     flow = min_cost_flow.SimpleMinCostFlow()
     choices = flow.add_arcs_with_capacity_and_unit_cost(
-        np.array(tails, np.int32), np.array(heads, np.int32), np.ones(len(tails), np.int64), np.array(costs, np.int64)
+        np.array(net.tails, np.int32),
+        np.array(net.heads, np.int32) + n,
+        np.ones(len(net.tails), np.int64),
+        np.array(net.costs, np.int64),
     )
     flow.add_arcs_with_capacity_and_unit_cost(
         np.full(n, source, np.int32), np.arange(n, dtype=np.int32), np.ones(n, np.int64), np.zeros(n, np.int64)
     )
     flow.add_arcs_with_capacity_and_unit_cost(
-        np.array(list(node_of.values()), np.int32),
-        np.full(len(groups), sink, np.int32),
-        np.array([capacities[g] for g in groups], np.int64),
-        np.zeros(len(groups), np.int64),
+        np.arange(n, n + m, dtype=np.int32),
+        np.full(m, sink, np.int32),
+        np.array(net.capacities, np.int64),
+        np.zeros(m, np.int64),
     )
     flow.set_node_supply(source, n)
     flow.set_node_supply(sink, -n)
     status = flow.solve_max_flow_with_min_cost()
     if status != flow.OPTIMAL:  # a bug or a limit of ours, never the user's input
         raise RuntimeError(f"the min-cost flow solver stopped with {status.name}")
-    used = np.flatnonzero(flow.flows(choices))
-    return {students[tails[a]]: groups[heads[a] - n] for a in used.tolist()}
+    return [int(a) for a in np.flatnonzero(flow.flows(choices))]
 
 
 def _ticket_bits(participants: int, longest: int, nodes: int) -> int:
