@@ -11,12 +11,27 @@ import itertools
 import math
 import random
 from collections import Counter
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.allocation import _ticket_bits, allocate_preferences, ordinal, tally, ticket
+from ledger import events as ev
+from ledger.allocation import (
+    _ticket_bits,
+    allocate,
+    allocate_preferences,
+    as_it_stood,
+    ordinal,
+    rederive,
+    tally,
+    ticket,
+)
+from ledger.course import Course
+from ledger.events import Recorded
 
 GROUPS = ("g1", "g2", "g3")
 
@@ -209,3 +224,70 @@ def test_a_student_who_ranked_a_full_group_only_goes_where_there_is_room(seed: i
     allocation = allocate_preferences(["a", "b"], preferences, {"g1": 1, "g2": 1}, seed)
     assert sorted(allocation.values()) == ["g1", "g2"]
     assert tally(allocation, ["a", "b"], preferences, {"g1": 1, "g2": 1}).unranked == 1
+
+
+# -- re-deriving from a history -------------------------------------------------
+
+T0 = datetime(2025, 4, 1, 10, tzinfo=UTC)
+ALLOCATED = T0 + timedelta(days=10)
+PEOPLE = [f"2310{i:02d}" for i in range(8)]
+
+happenings = st.lists(
+    st.tuples(
+        st.sampled_from(["accept", "withdraw", "prefer", "retract"]),
+        st.sampled_from(PEOPLE),
+        st.lists(st.sampled_from(GROUPS), unique=True, max_size=3),
+        st.integers(-3, 3),  # days from the allocation's `at`: some happen after it, recorded before
+        st.booleans(),  # recorded before the allocation (True) or after it
+    ),
+    max_size=30,
+)
+
+
+@given(st.tuples(*(st.integers(0, 4) for _ in GROUPS)), happenings, st.integers(0, 2**53))
+def test_an_allocation_re_derives_whatever_is_recorded_after_it(capacities, happened, seed) -> None:  # type: ignore[no-untyped-def]
+    groups = tuple(ev.Group(g, "Thu 11:00", c) for g, c in zip(GROUPS, capacities, strict=True))
+    opened = ev.CourseOpened(course="c", at=T0, title="t", timezone="Europe/Berlin", capacity=99,
+                             application_deadline=T0, registration_deadline=T0, groups=groups)  # fmt: skip
+    before: list[ev.Event] = [opened]
+    before += [ev.ApplicationSubmitted(course="c", at=T0, student=s, name="n", email="e", programme="master",
+                                       prerequisite="p", statement="") for s in PEOPLE]  # fmt: skip
+    after: list[ev.Event] = []
+    course = Course("c")
+
+    def record(event: ev.Event) -> None:
+        course.apply(Recorded(uuid4(), len(course.records) + 1, T0, "tester", event))  # type: ignore[arg-type]
+
+    for kind, student, ranked, days, early in happened:
+        at = ALLOCATED + timedelta(days=days)
+        if kind == "accept":
+            event: ev.Event = ev.ApplicationAccepted(course="c", at=at, student=student)
+        elif kind == "withdraw":
+            event = ev.ApplicationWithdrawn(course="c", at=at, student=student, reason="r")
+        elif kind == "prefer":
+            event = ev.GroupPreferenceRegistered(course="c", at=at, student=student, priorities=tuple(ranked))
+        else:
+            event = ev.EventRetracted(course="c", at=at, event=uuid4(), reason="r")  # placeholder, set below
+        (before if early else after).append(event)
+    for event in before:
+        if isinstance(event, ev.EventRetracted):  # retract the latest preference or acceptance so far
+            targets = [r for r in course.records if isinstance(r.event, ev.GroupPreferenceRegistered | ev.ApplicationAccepted)]
+            if not targets:
+                continue
+            event = msgspec.structs.replace(event, event=targets[-1].id)
+        record(event)
+    allocation = allocate(course.view(as_of=ALLOCATED), seed)
+    record(ev.GroupsAllocated(course="c", at=ALLOCATED, allocation=allocation, seed=seed))
+    for event in after:
+        if isinstance(event, ev.EventRetracted):
+            targets = [r for r in course.records if isinstance(r.event, ev.GroupPreferenceRegistered | ev.ApplicationAccepted)]
+            if not targets:
+                continue
+            event = msgspec.structs.replace(event, event=targets[-1].id)
+        record(event)
+
+    found = rederive(course)
+    assert found.matches and found.optimal and not found.differences
+    assert set(allocation) <= set(as_it_stood(course, found.record).participants())
+    for group, capacity in zip(GROUPS, capacities, strict=True):
+        assert list(allocation.values()).count(group) <= capacity
