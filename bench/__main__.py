@@ -23,6 +23,7 @@ GROUPS = [
     "write",
     "read",
     "integrity",
+    "allocation",
 ]
 
 Benchmark = Callable[[Config], list[Result]]

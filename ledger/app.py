@@ -25,7 +25,7 @@ from ledger import clock, rules, vault, wire
 from ledger import events as ev
 from ledger.bulk import paused_gc
 from ledger.course import Course
-from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, StoreError, first_line
+from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, Stale, StoreError, first_line
 from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
 from ledger.store import LogRow, cannot_open, store_env
 
@@ -114,11 +114,15 @@ class Ledger(Application[UUID]):
 
     # -- writing -------------------------------------------------------------
 
-    def append(self, events: list[ev.Event], actor: str) -> list[Recorded]:
-        """Append `events` in order, all or nothing; raise `Refused` on the first broken rule."""
+    def append(self, events: list[ev.Event], actor: str, decided_on: int | None = None) -> list[Recorded]:
+        """Append `events` in order, all or nothing; raise `Refused` on the first broken rule.
+
+        `decided_on` is how many events of the course the caller read to build
+        `events` (e.g. an allocation); if the course has more by now, `Stale`.
+        """
         try:
             lines = [(0, wire.Line(e, id=uuid.uuid4())) for e in events]
-            return self._record_lines(lines, actor).recorded
+            return self._record_lines(lines, actor, decided_on=decided_on).recorded
         except ImportRejected as rejected:
             raise rejected.problems[0].cause or rejected from None
 
@@ -144,12 +148,14 @@ class Ledger(Application[UUID]):
             return self._record_lines(lines, actor, dry_run=dry_run)
 
     def _record_lines(
-        self, lines: list[tuple[int, wire.Line]], actor: str, dry_run: bool = False
+        self, lines: list[tuple[int, wire.Line]], actor: str, dry_run: bool = False, decided_on: int | None = None
     ) -> Imported:
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 _back_off(attempt)
             batch = self._decide(lines, actor)
+            if decided_on is not None and any(n != decided_on for n in batch.stored_versions.values()):
+                raise Stale("the course changed while the command was deciding")
             if batch.problems:
                 raise ImportRejected(batch.problems)
             if dry_run or not batch.new:
