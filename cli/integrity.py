@@ -74,13 +74,13 @@ def verify(session: Session, checkpoint_file: IO[str] | None, trust_file: IO[byt
             sys.exit(1)
     elif trust_file is not None:
         raise click.UsageError("--trust needs a CHECKPOINT to check")
-    verdict = integrity.verify(session.ledger(), trusted)
-    if not verdict.ok:
-        where = f" (first bad position: {verdict.bad_position})" if verdict.bad_position else ""
-        click.echo(f"verification failed: {verdict.problem}{where}", err=True)
+    verification = integrity.verify(session.ledger(), trusted)
+    if not verification.ok:
+        where = f" (first bad position: {verification.bad_position})" if verification.bad_position else ""
+        click.echo(f"verification failed: {verification.problem}{where}", err=True)
         sys.exit(1)
     against = f"; extends the checkpoint of {trusted.size} events" if trusted else ""
-    click.echo(f"verified {verdict.size} events of {verdict.origin}{against}")
+    click.echo(f"verified {verification.size} events of {verification.origin}{against}")
 
 
 @click.command("receipt")

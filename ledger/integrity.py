@@ -28,7 +28,7 @@ class NotInLog(LedgerError):
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Verification:
     """What `verify` found: the log it checked, and the first problem if any."""
 
     origin: str
@@ -77,7 +77,7 @@ def recompute_leaf(row: LogRow) -> bytes:
     return leaf(row.position, row.event_id.bytes, row.originator_id.bytes, row.version, row.topic.encode(), row.state)
 
 
-def verify(ledger: Any, trusted: Checkpoint | None = None) -> Verdict:
+def verify(ledger: Any, trusted: Checkpoint | None = None) -> Verification:
     """Check the whole log; name the first bad position if there is one."""
     leaves: list[bytes] = []
     origin = origin_of(None)
@@ -107,7 +107,7 @@ def verify(ledger: Any, trusted: Checkpoint | None = None) -> Verdict:
             problem, bad = f"{stray} event(s) in the store are not in the log", size + 1
     if not problem and trusted is not None:
         problem, bad = _check_extends(trusted, origin, leaves, root)
-    return Verdict(origin, size, root, bad, problem)
+    return Verification(origin, size, root, bad, problem)
 
 
 def _check_head(ledger: Any, size: int, root: bytes) -> tuple[str, int | None]:
