@@ -17,7 +17,8 @@ from uuid import UUID
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, Receipt
 from ledger.errors import LedgerError
-from ledger.store.log import LogRow, RawRow, leaf
+from ledger.leaves import leaf
+from ledger.store.log import LogRow, RawRow
 
 ORIGIN_PREFIX = "subledger/"
 PAGE = 20_000
