@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import Any
 from uuid import UUID
 
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, Receipt
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, StoreError
 from ledger.leaves import leaf
 from ledger.store.log import LogRow, RawRow
 
@@ -141,11 +142,16 @@ def _check_extends(
     return "", None
 
 
-def receipt(ledger: Any, event_id: Any, size: int | None = None) -> Receipt:
-    """An inclusion proof of one event in the log of `size` events (default: all)."""
+def receipt(ledger: Any, event_id: UUID, size: int | None = None) -> Receipt:
+    """One event as stored, with an inclusion proof in the log of `size` events (default: all)."""
     row = ledger.recorder.select_by_id(event_id)
     if row is None:
         raise NotInLog(f"no event {event_id} in the log")
+    if row.state is None:
+        raise StoreError(f"the event at position {row.position} is missing from the store: run verify")
+    if recompute_leaf(row) != row.leaf:
+        # A receipt for altered bytes could never verify; say where the trouble is.
+        raise StoreError(f"the event at position {row.position} was altered: run verify")
     leaves = [stored[6] for stored in stored_rows(ledger)]
     size = len(leaves) if size is None else size
     if not row.position <= size <= len(leaves):
@@ -155,7 +161,12 @@ def receipt(ledger: Any, event_id: Any, size: int | None = None) -> Receipt:
         size=size,
         index=row.position - 1,
         position=row.position,
-        event_id=str(event_id),
+        event_id=row.event_id,
+        stream=row.originator_id,
+        version=row.version,
+        topic=row.topic,
+        stored=row.state,
+        content_hash=sha256(row.state).digest(),
         leaf=row.leaf,
         proof=merkle.inclusion_proof(leaves, row.position - 1, size),
     )
