@@ -9,16 +9,19 @@ recorded, and — given an auditor's checkpoint — that a consistency proof
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
+
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, Receipt
-from ledger.errors import LedgerError, StoreError
+from ledger.errors import LedgerError, Refused, StoreError
 from ledger.leaves import leaf
+from ledger.store import log
 from ledger.store.log import LogRow, RawRow
 
 ORIGIN_PREFIX = "subledger/"
@@ -140,6 +143,28 @@ def _check_extends(
             None,  # a checkpoint holds only a root: it cannot say which leaf changed
         )
     return "", None
+
+
+def check_restore(expected: Checkpoint, ids: Sequence[UUID], stored: Sequence[StoredEvent]) -> None:
+    """`Refused` unless a restore of `stored` into an empty store extends the checkpoint `expected`.
+
+    The leaves are those the store will write (the very function it uses), so
+    what is checked here is what would be committed.
+    """
+    leaves = [row[4] for row in log.extend(0, None, ids, stored).rows]
+    origin = origin_of(ids[0] if ids else None)
+    if expected.origin != origin:
+        raise Refused("restore-checkpoint", f"the checkpoint is of ledger {expected.origin}, this restore is {origin}")
+    if expected.size > len(leaves):
+        raise Refused(
+            "restore-checkpoint", f"the restore holds {len(leaves)} events, fewer than the checkpoint's {expected.size}"
+        )
+    if merkle.root(leaves[: expected.size]) != expected.root:
+        raise Refused(
+            "restore-checkpoint",
+            f"the first {expected.size} events of the restore are not the checkpoint's: "
+            "an event was changed, added, dropped or moved",
+        )
 
 
 def receipt(ledger: Any, event_id: UUID, size: int | None = None) -> Receipt:
