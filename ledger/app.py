@@ -415,7 +415,7 @@ def _restored_envelope(batch: _Batch, line: wire.Line, position: int, now: datet
             f"seq {line.seq} would be stored at position {position}; a restore is a whole events "
             "export, seq 1, 2, 3 … without gaps, into an empty store",
         )
-    recorded_at = clock.localize(line.recorded_at, "UTC")
+    recorded_at = _utc(line.recorded_at)
     if recorded_at > now:
         raise Refused("restore-future", f"recorded_at {_iso(recorded_at)} is later than now ({_iso(now)})")
     if batch.last_recorded_at is not None and recorded_at < batch.last_recorded_at:
@@ -435,7 +435,7 @@ def _check_same_envelope(line: wire.Line, existing: Recorded) -> None:
     given = {
         "seq": (line.seq, existing.position),
         "recorded_at": (
-            clock.localize(line.recorded_at, "UTC") if line.recorded_at else None,
+            _utc(line.recorded_at) if line.recorded_at else None,
             existing.recorded_at,
         ),
         "recorded_by": (line.recorded_by, existing.recorded_by),
@@ -448,6 +448,14 @@ def _check_same_envelope(line: wire.Line, existing: Recorded) -> None:
     ]
     if differs:
         raise Refused("id-conflict", f"event {existing.id} is in the store with another envelope: {'; '.join(differs)}")
+
+
+def _utc(moment: datetime) -> datetime:
+    """A line's `recorded_at` in UTC (naive: read as UTC); `BadInstant` when UTC cannot hold it."""
+    try:
+        return clock.localize(moment, "UTC")
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59, a day past what UTC can hold
+        raise clock.BadInstant(f"recorded_at {moment.isoformat()} is out of range") from None
 
 
 def _iso(moment: datetime) -> str:

@@ -104,18 +104,21 @@ def test_rerunning_a_restore_appends_nothing_but_refuses_anything_new(store: str
 
 
 @pytest.mark.parametrize(
-    ("change", "said"),
+    ("change", "rule", "said"),
     [
-        ({"seq": 5}, "seq 5 (stored: 4)"),
-        ({"recorded_at": "2020-01-01T00:00:00Z"}, "recorded_at 2020-01-01T00:00:00Z (stored: "),
-        ({"recorded_by": "someone-else"}, "recorded_by someone-else (stored: tester)"),
+        ({"seq": 5}, "id-conflict", "with another envelope: seq 5 (stored: 4)"),
+        ({"recorded_at": "2020-01-01T00:00:00Z"}, "id-conflict", "with another envelope: recorded_at 2020-01-01T00:00:00Z (stored: "),
+        ({"recorded_by": "someone-else"}, "id-conflict", "with another envelope: recorded_by someone-else (stored: tester)"),
+        ({"recorded_at": "9999-12-31T23:59:59-23:59"}, "time", "recorded_at 9999-12-31T23:59:59-23:59 is out of range"),
     ],
 )
-def test_a_known_event_with_another_envelope_is_a_conflict(store: str, change: dict[str, Any], said: str) -> None:
+def test_a_known_event_with_another_envelope_is_a_conflict(
+    store: str, change: dict[str, Any], rule: str, said: str
+) -> None:
     line = {**export_lines(store)[3], **change}
     result = run(store, "import", "-", input=as_text([line]))
-    assert refusals(result) == ["id-conflict"]
-    assert "is in the store with another envelope" in result.stderr and said in result.stderr
+    assert refusals(result) == [rule]
+    assert said in result.stderr
 
 
 # -- a restore is a whole export into an empty store -------------------------------
@@ -154,6 +157,9 @@ def _without(line: dict[str, Any], *names: str) -> dict[str, Any]:
         # time running backwards, or past now
         (lambda b: [*b[:3], {**b[3], "recorded_at": "2020-01-01T00:00:00Z"}, *b[4:]], "restore-order"),
         (lambda b: [*b[:-1], {**b[-1], "recorded_at": "2999-01-01T00:00:00Z"}], "restore-future"),
+        # instants UTC cannot hold
+        (lambda b: [{**b[0], "recorded_at": "9999-12-31T23:59:59-23:59"}, *b[1:]], "time"),
+        (lambda b: [{**b[0], "recorded_at": "0001-01-01T00:00:00+01:00"}, *b[1:]], "time"),
     ],
 )
 def test_a_restore_that_is_not_a_whole_sound_export_is_refused(
