@@ -23,6 +23,7 @@ GROUPS = [
     "write",
     "read",
     "integrity",
+    "load",
 ]
 
 Benchmark = Callable[[Config], list[Result]]
