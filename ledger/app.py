@@ -166,13 +166,14 @@ class Ledger(Application[UUID]):
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 _back_off(attempt)
-            batch = self._decide(lines, actor)
+            batch = self._decide(lines, actor, expected)
             if batch.problems:
                 raise ImportRejected(batch.problems)
-            if expected is not None:
-                if not batch.restoring:
-                    raise Refused("restore-checkpoint", "a checkpoint checks a restore of an events export into an empty store; this import is not one")
-                batch.expected = expected
+            if expected is not None and not batch.restoring:
+                raise Refused(
+                    "restore-checkpoint",
+                    "a checkpoint checks a restore of an events export into an empty store; this import is not one",
+                )
             if dry_run or not batch.new:
                 if dry_run and batch.expected is not None:
                     self._write(batch, commit=False)  # checks the checkpoint, writes nothing
@@ -186,9 +187,12 @@ class Ledger(Application[UUID]):
             return Imported([r for r, _ in batch.new], batch.skipped)
         raise StoreError(f"gave up after {MAX_ATTEMPTS} write conflicts; try again")
 
-    def _decide(self, lines: list[tuple[int, wire.Line]], actor: str) -> _Batch:
+    def _decide(
+        self, lines: list[tuple[int, wire.Line]], actor: str, expected: Checkpoint | None = None
+    ) -> _Batch:
         batch = _Batch(head=self.recorder.head()[0])  # type: ignore[attr-defined]
         batch.restoring = batch.head == 0 and any(line.restores for _, line in lines)
+        batch.expected = expected if batch.restoring else None
         elsewhere = self._ids_elsewhere(batch.head, lines)
         now = self._store_clock(batch.head)
         for number, line in lines:
@@ -397,7 +401,8 @@ def _restored_envelope(batch: _Batch, line: wire.Line, position: int, now: datet
 
     A restore is the one way to write a past `recorded_at` or another's
     `recorded_by`, so it must be the whole of an export: every line carries its
-    envelope, positions run 1, 2, 3 … and time never runs backwards or past now.
+    envelope, positions run 1, 2, 3 … and time never runs backwards (except
+    where a checkpoint proves it did in the original) or past now.
     """
     lacking = line.lacks()
     if lacking:
@@ -418,7 +423,10 @@ def _restored_envelope(batch: _Batch, line: wire.Line, position: int, now: datet
     recorded_at = _utc(line.recorded_at)
     if recorded_at > now:
         raise Refused("restore-future", f"recorded_at {_iso(recorded_at)} is later than now ({_iso(now)})")
-    if batch.last_recorded_at is not None and recorded_at < batch.last_recorded_at:
+    # Lines the checkpoint covers are the original's very bytes (checked before anything is
+    # written): a step back there is the original's, e.g. two writers' clocks before ADR 10.
+    proven = batch.expected is not None and position <= batch.expected.size
+    if batch.last_recorded_at is not None and recorded_at < batch.last_recorded_at and not proven:
         raise Refused(
             "restore-order",
             f"recorded_at {_iso(recorded_at)} is earlier than {_iso(batch.last_recorded_at)} of the line "

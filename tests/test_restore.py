@@ -12,16 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import integrity
+from ledger import clock, integrity, merkle
 from ledger.app import Ledger
 from ledger.errors import ImportRejected, Refused
 from tests.cli_helpers import ALAN, COURSE, count, course_opened, jsonl, run, semester
@@ -125,7 +127,8 @@ def test_a_known_event_with_another_envelope_is_a_conflict(
 
 
 def restore(tmp_path: Path, lines: list[dict[str, Any]], *args: str) -> tuple[str, Any]:
-    target = str(tmp_path / "restored.sqlite")
+    """Import `lines` into a new empty store."""
+    target = str(tmp_path / f"restored-{len(list(tmp_path.glob('restored-*.sqlite')))}.sqlite")
     return target, run(target, "import", "-", *args, input=as_text(lines))
 
 
@@ -231,6 +234,37 @@ def test_a_forged_restore_does_not_match_the_checkpoint(
         assert count(target) == 0
     # Without the checkpoint a forger's own history restores: an empty store has nothing to protect.
     assert restore(tmp_path, forged)[1].exit_code == 0
+
+
+def test_an_old_export_whose_clock_stepped_back_restores_with_its_checkpoint(tmp_path: Path) -> None:
+    """Before ADR 10 two writers' clocks could make recorded_at step back; a checkpoint proves such a file."""
+    old = str(tmp_path / "old.sqlite")
+    with closing(Ledger(old)) as ledger, mock.patch.object(Ledger, "_store_clock", lambda self, head: clock.now()):
+        for hour, course in ((12, "a-2025"), (11, "b-2025"), (13, "c-2025")):
+            with clock_at(datetime(2025, 3, 3, hour, tzinfo=UTC)):
+                ledger.import_lines([jsonl(course_opened(course=course)).encode()], "staff")
+    backup, checkpoint = export_lines(old), tmp_path / "old.txt"
+    checkpoint.write_text(run(old, "digest").stdout)
+    assert [line["recorded_at"][11:13] for line in backup] == ["12", "11", "13"]
+    target, result = restore(tmp_path, backup)
+    assert refusals(result) == ["restore-order"] and count(target) == 0
+    target, result = restore(tmp_path, backup, "--checkpoint", str(checkpoint))
+    assert result.exit_code == 0, result.output
+    assert export_lines(target) == backup and run(target, "digest").stdout == checkpoint.read_text()
+    # ... but only as far as the checkpoint reaches: a step back after it is still refused.
+    short = tmp_path / "short.txt"
+    with closing(Ledger(old)) as ledger:
+        first = integrity.checkpoint(ledger)
+    short.write_text(replace(first, size=1, root=leaf_root(backup[:1], old)).to_text())
+    target, result = restore(tmp_path, backup, "--checkpoint", str(short))
+    assert refusals(result) == ["restore-order"]
+
+
+def leaf_root(lines: list[dict[str, Any]], store: str) -> bytes:
+    """The Merkle root of the first len(lines) events of `store`, from its stored leaves."""
+    with closing(Ledger(store)) as ledger:
+        leaves = [row[6] for row in integrity.stored_rows(ledger)][: len(lines)]
+    return merkle.root(leaves)
 
 
 def test_a_checkpoint_of_another_ledger_or_without_a_restore_is_refused(
