@@ -26,17 +26,12 @@ from hypothesis import strategies as st
 from ledger import clock, integrity, merkle
 from ledger.app import Ledger
 from ledger.errors import ImportRejected, Refused
+from tests import test_import
 from tests.cli_helpers import ALAN, COURSE, count, course_opened, jsonl, run, semester
 from tests.recording import clock_at
 
 LATER = "2025-04-10T10:00:00+02:00"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> str:
-    path = str(tmp_path / "ledger.sqlite")
-    semester(path)
-    return path
+store = test_import.store  # the fixture: a small semester in a store (tests/cli_helpers.semester)
 
 
 def export_lines(store: str) -> list[dict[str, Any]]:
