@@ -113,7 +113,7 @@ class Tally:
     seconds: float = 0.0
 
 
-def writer(url: str, number: int, ready: Any, stop: EventFlag, results: Any) -> None:
+def writer(url: str, number: int, phase: str, ready: Any, stop: EventFlag, results: Any) -> None:
     """Record hand-ins and presentations for this writer's half of one course until `stop`."""
     import ledger.app as app
     from ledger.app import Ledger
@@ -144,7 +144,7 @@ def writer(url: str, number: int, ready: Any, stop: EventFlag, results: Any) -> 
         event: ev.Event
         if step % 2 == 0:
             event = ev.SubmissionHandedIn(
-                course=course, at=now, assignment=assignment, team=team, digest=f"w{number}-{turn}"
+                course=course, at=now, assignment=assignment, team=team, digest=f"{phase}-w{number}-{turn}"
             )
         else:
             event = ev.PresentationRecorded(
@@ -192,12 +192,12 @@ def reader(url: str, number: int, ready: Any, stop: EventFlag, results: Any) -> 
     results.put(tally)
 
 
-def run_phase(url: str, writers: list[int], readers: int, seconds: float) -> list[Tally]:
+def run_phase(url: str, phase: str, writers: list[int], readers: int, seconds: float) -> list[Tally]:
     """Start the processes, let them all work for `seconds` from one start, collect their tallies."""
     context = multiprocessing.get_context("spawn")  # fresh interpreters: no connection pool is copied
     ready = context.Barrier(len(writers) + readers + 1)  # everyone imported and connected
     stop, results = context.Event(), context.Queue()
-    procs = [context.Process(target=writer, args=(url, n, ready, stop, results)) for n in writers]
+    procs = [context.Process(target=writer, args=(url, n, phase, ready, stop, results)) for n in writers]
     procs += [context.Process(target=reader, args=(url, n, ready, stop, results)) for n in range(readers)]
     for p in procs:
         p.start()
@@ -308,9 +308,9 @@ def bench_shared_store(cfg: Config, server: str | None = None) -> list[Result]:
         with _closing(Ledger(url)) as ledger:
             ledger.append(setup, "setup")
         log(cfg, f"[load] {len(setup)} events of setup; 1 writer alone for {solo_seconds:.0f} s")
-        solo = run_phase(url, [0], 0, solo_seconds)
+        solo = run_phase(url, "solo", [0], 0, solo_seconds)
         log(cfg, f"[load] {WRITERS} writers and {READERS} readers for {seconds:.0f} s")
-        crowd = run_phase(url, list(range(WRITERS)), READERS, seconds)
+        crowd = run_phase(url, "crowd", list(range(WRITERS)), READERS, seconds)
         expected = {i for t in solo + crowd for i in t.ids}
         size, problems = check_store(url, expected, len(setup))
     writers = [t for t in crowd if t.role.startswith("writer")]
