@@ -24,6 +24,7 @@ GROUPS = [
     "read",
     "integrity",
     "allocation",
+    "load",
 ]
 
 Benchmark = Callable[[Config], list[Result]]
