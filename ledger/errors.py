@@ -36,6 +36,10 @@ class ImportRejected(LedgerError):
         self.problems = problems
 
 
+class Stale(LedgerError):
+    """The course changed between a command's reading it and its appending what it decided."""
+
+
 class StoreError(LedgerError):
     """The store cannot be opened or used as asked."""
 

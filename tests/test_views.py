@@ -1,8 +1,8 @@
 """The views of SPEC §5 through the CLI: outcomes, admission status, clocks, audit.
 
 Each scenario is written as wire lines with their envelopes (id, seq,
-recorded_at, recorded_by), so every output, the audit trail included, is
-exact. `Script` is reused by the other view tests.
+recorded_at, recorded_by), appended with the store's clock set to each line's
+`recorded_at`, so every output, the audit trail included, is exact. `Script` is reused by the other view tests.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 
 from ledger.app import Ledger
 from tests.cli_helpers import count, run
+from tests.recording import append_as_recorded
 
 COURSE = "idl-2025"
 ADA, GRACE, ALAN, EMMY, KURT = "231001", "231002", "231003", "231004", "231005"
@@ -52,10 +53,9 @@ class Script:
         return event_id
 
     def flush(self) -> None:
-        """Append what is queued."""
-        lines = [json.dumps(line).encode() for line in self.pending]
+        """Append what is queued, each event recorded when and by whom its envelope says."""
         with closing(Ledger(self.store)) as ledger:
-            ledger.import_lines(lines, "tester")
+            append_as_recorded(ledger, self.pending)
         self.pending = []
 
     # -- the pieces of a semester ---------------------------------------------
