@@ -124,7 +124,13 @@ class Views:
 
             return [record_from(p, state) for p, state in self.log.select_course(stream_id(course))]
         rows, events = self.recorder.select_course(course)
-        return chunks.records(chunks.positions(rows), events, student)
+        positions = chunks.positions(rows)
+        if len(positions) != len(events):  # written together, they match unless edited behind our back
+            raise StoreError(
+                f"the views of course {course!r} do not match its events ({len(positions)} positions, "
+                f"{len(events)} events): `subledger verify` says more; `subledger rebuild` rewrites them"
+            )
+        return chunks.records(positions, events, student)
 
     def course(self, name: str) -> Course:
         """The course as everything recorded tells it."""

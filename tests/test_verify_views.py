@@ -80,12 +80,27 @@ def test_an_edited_view_fails_verify_naming_its_course(built: str, tampering: st
 
 
 def test_an_edited_view_changes_what_readers_are_shown(built: str) -> None:
-    """Why verify must look: the Merkle log still holds, and the export is wrong."""
-    args = ("--course", "idl-2025", "export", "gradebook", "--format", "csv", "--as-of", "2025-06-01T00:00")
-    before = run(built, *args).stdout
+    """Why verify must look: the Merkle log still holds, and the audit trail is wrong."""
+    args = ("--course", "idl-2025", "log", "--assignment", "A01", "--format", "csv")
+    before = run(built, *args)
+    assert before.exit_code == 0 and before.stdout.splitlines()[-1].startswith("31,")
+    with raw(built) as cur:
+        _positions(cur, built)
+    after = run(built, *args)
+    assert after.exit_code == 0 and after.stdout.splitlines()[-1].startswith("30,")  # another course's position
+    assert "differ from a rebuild of the log (the positions of its events differ)" in run(built, "verify").stderr
+
+
+def test_views_that_do_not_match_the_events_are_a_store_error(built: str) -> None:
+    """Not a bug: one line that says what to run."""
     with raw(built) as cur:
         _size(cur, built)
-    assert run(built, *args).stdout != before
+    result = run(built, "--course", "idl-2025", "export", "gradebook")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "error: the views of course 'idl-2025' do not match its events (16 positions, 15 events): "
+        "`subledger verify` says more; `subledger rebuild` rewrites them\n"
+    )
     assert "differ from a rebuild of the log (size 15, a rebuild gives 16)" in run(built, "verify").stderr
 
 
