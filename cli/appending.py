@@ -11,7 +11,8 @@ from typing import Any
 import click
 
 from cli.main import Session
-from cli.params import INSTANT
+from cli.params import INSTANT, choice_of
+from ledger import events as ev
 
 
 def appends(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -92,7 +93,7 @@ def _text_or_file(value: str) -> str:
 @click.argument("student")
 @click.option("--name", required=True, help="The applicant's name.")
 @click.option("--email", required=True, help="The applicant's email.")
-@click.option("--programme", type=click.Choice(["bachelor", "master"]), required=True, help="Study programme.")
+@click.option("--programme", type=choice_of(ev.Programme), required=True, help="Study programme.")
 @click.option("--prerequisite", required=True, help="The prerequisite the applicant meets.")
 @click.option("--statement", default="", help="Statement of motivation: TEXT or @FILE.")
 @appends
@@ -344,7 +345,7 @@ def hand_in(session: Session, at: datetime, assignment: str, team: tuple[str, ..
 @click.command("present")
 @click.argument("assignment")
 @click.argument("student")
-@click.option("--outcome", type=click.Choice(["explained", "failed_to_explain", "absent"]), required=True, help="How it went.")
+@click.option("--outcome", type=choice_of(ev.Outcome), required=True, help="How it went.")
 @appends
 def present(session: Session, at: datetime, assignment: str, student: str, outcome: str) -> Any:
     """Record a presentation in the exercise session (PresentationRecorded).
@@ -363,7 +364,7 @@ def present(session: Session, at: datetime, assignment: str, student: str, outco
 @click.command("assess")
 @click.argument("assignment")
 @click.argument("student")
-@click.option("--verdict", type=click.Choice(["sufficient", "insufficient_effort", "uncited_copy"]), required=True, help="The assessor's verdict.")
+@click.option("--verdict", type=choice_of(ev.Verdict), required=True, help="The assessor's verdict.")
 @click.option("--note", default="", help="A note on the verdict.")
 @appends
 def assess(session: Session, at: datetime, assignment: str, student: str, verdict: str, note: str) -> Any:
@@ -439,7 +440,7 @@ def close_coursework(session: Session, at: datetime) -> Any:
 
 @click.command("register-exam")
 @click.argument("student")
-@click.option("--mode", type=click.Choice(["graded", "certificate"]), required=True, help="Graded exam or certificate (Schein).")
+@click.option("--mode", type=choice_of(ev.ExamMode), required=True, help="Graded exam or certificate (Schein).")
 @appends
 def register_exam(session: Session, at: datetime, student: str, mode: str) -> Any:
     """Register a participant for the exam (ExamRegistered).

@@ -79,6 +79,13 @@ def verify(session: Session, checkpoint_file: IO[str] | None, trust_file: IO[byt
         where = f" (first bad position: {verification.bad_position})" if verification.bad_position else ""
         click.echo(f"verification failed: {verification.problem}{where}", err=True)
         sys.exit(1)
+    from projections.verify import verify_views
+
+    views = verify_views(session.store)  # the stored views against a rebuild of the log
+    for problem in views.problems:
+        click.echo(f"verification failed: {problem}", err=True)
+    if not views.ok:
+        sys.exit(1)
     against = f"; extends the checkpoint of {trusted.size} events" if trusted else ""
     click.echo(f"verified {verification.size} events of {verification.origin}{against}")
 

@@ -71,10 +71,10 @@ def to_recorded(row: LogRow) -> Recorded:
     """The record a log row holds."""
     if row.state is None:
         raise StoreError(f"the event at position {row.position} is missing from the store: run verify")
-    return recorded_at(row.position, row.state)
+    return record_from(row.position, row.state)
 
 
-def recorded_at(position: int, state: bytes) -> Recorded:
+def record_from(position: int, state: bytes) -> Recorded:
     """The record stored as `state` at `position`."""
     envelope = envelope_decoder.decode(state)
     return Recorded(envelope.id, position, envelope.recorded_at, envelope.recorded_by, envelope.event)
@@ -274,7 +274,7 @@ class Ledger(Application[UUID]):
         last = self.recorder.select_log(head - 1, 1)  # type: ignore[attr-defined]
         if not last or last[0].state is None:
             return now  # a damaged store: `verify` says so; the clock need not
-        return max(now, recorded_at(last[0].position, last[0].state).recorded_at)
+        return max(now, record_from(last[0].position, last[0].state).recorded_at)
 
     def _course_in(self, batch: _Batch, name: str) -> Course:
         course = batch.courses.get(name)
@@ -341,7 +341,7 @@ class Ledger(Application[UUID]):
     def course(self, name: str) -> Course:
         """One course offering as everything recorded tells it."""
         rows = self.recorder.select_course(stream_id(name))  # type: ignore[attr-defined]
-        return Course.fold(name, (recorded_at(position, state) for position, state in rows))
+        return Course.fold(name, (record_from(position, state) for position, state in rows))
 
     def courses(self) -> list[str]:
         """The course offerings in the store, in the order they were opened."""
@@ -369,21 +369,6 @@ class Ledger(Application[UUID]):
     def material_keys(self, course: str, student: str) -> dict[str, bytes]:
         """The keys that still open a student's application material, by purpose."""
         return vault.by_student(self.recorder.select_keys(course)).get(student, {})  # type: ignore[attr-defined]
-
-    def export_lines(self) -> Iterator[bytes]:
-        """The whole ledger as JSONL: material opened where its keys exist, with those keys."""
-        keys_of: dict[str, dict[str, dict[str, bytes]]] = {}
-        for record in self.records():
-            event = record.event
-            if not isinstance(event, ev.ApplicationSubmitted):
-                yield wire.encode_line(record)
-                continue
-            if event.course not in keys_of:
-                keys_of[event.course] = vault.by_student(self.recorder.select_keys(event.course))  # type: ignore[attr-defined]
-            keys = keys_of[event.course].get(event.student, {})
-            opened = vault.open_application(event, record.id, keys, keep_sealed=True)
-            shown = {p: base64.b64encode(k).decode() for p, k in sorted(keys.items())}
-            yield wire.encode_line(record, shown, opened)
 
     def readable(self, course: str, record: Recorded) -> Recorded:
         """`record` with application material opened where its keys still exist."""
@@ -469,8 +454,8 @@ def _utc(moment: datetime) -> datetime:
     """A line's `recorded_at` in UTC (naive: read as UTC); `BadInstant` when UTC cannot hold it."""
     try:
         return clock.localize(moment, "UTC")
-    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59, a day past what UTC can hold
-        raise clock.BadInstant(f"recorded_at {moment.isoformat()} is out of range") from None
+    except clock.BadInstant as error:  # e.g. 9999-12-31T23:59:59-23:59, a day past what UTC can hold
+        raise clock.BadInstant(f"recorded_at {error}") from None
 
 
 def _iso(moment: datetime) -> str:

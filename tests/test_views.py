@@ -489,3 +489,12 @@ def test_every_command_has_an_example(command: str) -> None:
     result = run("unused.sqlite", command, "--help")
     assert result.exit_code == 0
     assert "Example:\n    subledger " + command in result.output
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00", "next tuesday"])
+def test_a_clock_out_of_range_or_unreadable_is_one_line(script: Script, moment: str) -> None:
+    script.flush()
+    result = run(script.store, "status", "--as-of", moment)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    last = result.output.splitlines()[-1]
+    assert last.startswith("Error: Invalid value for ") and "--as-of" in last
