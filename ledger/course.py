@@ -207,11 +207,13 @@ class Course:
         self.by_id[record.id] = record
         event = record.event
         if isinstance(event, ev.EventRetracted):
-            # A retraction of a retraction, or of what is already retracted, changes nothing.
+            # A retraction of a retraction, or of what is already retracted, changes nothing;
+            # nor does one of the opening, which every other event rests on (the rules refuse
+            # both, but a store may have been written by other hands).
             if event.event not in self.retractions:
                 self.retractions[event.event] = record
                 target = self.by_id.get(event.event)
-                if target is not None and not isinstance(target.event, ev.EventRetracted):
+                if target is not None and not isinstance(target.event, (ev.EventRetracted, ev.CourseOpened)):
                     self.forget(target)
             return
         if record.id not in self.retractions:
@@ -220,7 +222,9 @@ class Course:
     def live(self) -> Iterator[Recorded]:
         """The records that count: neither retracted nor retractions, in position order."""
         for record in self.records:
-            if record.id not in self.retractions and not isinstance(record.event, ev.EventRetracted):
+            if isinstance(record.event, ev.CourseOpened) or (
+                record.id not in self.retractions and not isinstance(record.event, ev.EventRetracted)
+            ):
                 yield record
 
     def _index(self, record: Recorded) -> None:

@@ -38,10 +38,16 @@ class Violation:
 
 
 def live(records: Iterable[Recorded]) -> list[Recorded]:
-    """The records that count: neither retracted nor retractions, in position order."""
+    """The records that count: neither retracted nor retractions, in position order.
+
+    An opening counts even if retracted (a retraction the rules refuse; the fold ignores it).
+    """
     records = sorted(records, key=lambda r: r.position)
     retracted = {r.event.event for r in records if isinstance(r.event, ev.EventRetracted)}
-    return [r for r in records if r.id not in retracted and not isinstance(r.event, ev.EventRetracted)]
+    return [
+        r for r in records
+        if isinstance(r.event, ev.CourseOpened) or (r.id not in retracted and not isinstance(r.event, ev.EventRetracted))
+    ]  # fmt: skip
 
 
 def violations(name: str, records: Iterable[Recorded]) -> list[Violation]:
@@ -67,6 +73,10 @@ class _Checker:
 
     def run(self) -> None:
         openings = self.of[ev.CourseOpened]
+        retracted = {r.event.event: r for r in self.records if isinstance(r.event, ev.EventRetracted)}
+        for opening in openings:
+            if opening.id in retracted:
+                self.bad("retract-opening", f"the opening is retracted at position {retracted[opening.id].position}")
         if len(openings) > 1:
             self.bad("course-opened-twice", f"{len(openings)} openings")
         if not openings:

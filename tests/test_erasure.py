@@ -17,6 +17,8 @@ from ledger import integrity, vault
 from ledger.app import Ledger
 from ledger.errors import Refused
 from ledger.store import is_postgres
+from projections.events import lines as export_lines
+from projections.runner import Views
 from tests.contract_helpers import COURSE, T0, accepted, applications, course_opened
 
 REJECTED = "230003"
@@ -89,7 +91,7 @@ def test_a_store_keeps_material_readable_until_erasure(store_url: str) -> None:
 def test_restore_after_erasure_stays_erased(store_url: str, tmp_path: Path) -> None:
     ledger = _selected_course(store_url)
     _erase(ledger)
-    exported = list(ledger.export_lines())
+    exported = list(export_lines(Views.of(ledger)))
     for line in map(json.loads, exported):
         if line["type"] == "ApplicationSubmitted":
             assert line["statement"].startswith(vault.PREFIX) and "statement" not in line.get("keys", {})

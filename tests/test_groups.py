@@ -22,7 +22,9 @@ from ledger.course import Course
 from ledger.errors import Refused
 from ledger.events import Recorded
 from ledger.groups import Weeks, groups_at, membership
-from projections import tables
+from projections.roster import roster
+from projections.scope import Clock
+from tests.test_properties import reading
 
 NAME = "c"
 T0 = datetime(2025, 3, 3, 8, tzinfo=UTC)
@@ -65,9 +67,8 @@ class Log:
 
     def roster(self, at: datetime) -> dict[str, list[str]]:
         """The roster view's members of each group at `at`."""
-        view = self.course.view(as_of=at)
-        rows = tables.roster(view, at).rows
-        return {str(r[1]): str(r[4]).split(";") if r[4] else [] for r in rows if r[0] == "group"}
+        rows = roster(reading(NAME, self.course.records, Clock(at, None)))
+        return {r.group: list(r.members) for r in rows if r.kind == "group"}
 
 
 # -- weeks -------------------------------------------------------------------

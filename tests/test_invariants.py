@@ -288,8 +288,8 @@ def test_histories_the_rules_never_saw_fold_check_and_show_without_crashing(
     capacity: int, g1: int, g2: int, drawn: list[Step]
 ) -> None:
     """An old or forged store may hold anything: the fold forgets, the checker reports, views show."""
-    from ledger.groups import groups_at
-    from projections import tables
+    from projections.scope import Clock
+    from tests.test_properties import every_view
 
     course = Course.fold(NAME, [Recorded(uuid.uuid4(), 1, T0, "t", opening(capacity, g1, g2))])
     for step in drawn:
@@ -298,8 +298,4 @@ def test_histories_the_rules_never_saw_fold_check_and_show_without_crashing(
             course.apply(Recorded(uuid.uuid4(), len(course.records) + 1, event.at, "t", event))  # type: ignore[arg-type]
     invariants.violations(NAME, course.records)
     for days in (0, 40, 80, 160):
-        clock = T0 + timedelta(days=days)
-        view = course.view(as_of=clock)
-        groups_at(view, clock)
-        tables.roster(view, clock)
-        tables.admission(view, clock, {})
+        every_view(NAME, course.records, Clock(T0 + timedelta(days=days), None))
