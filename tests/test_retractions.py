@@ -208,3 +208,11 @@ def test_retracting_what_rests_on_an_event_first_succeeds(store: str) -> None:
         assert course.hand_ins == {} and course.presentations == {} and course.allocation is None
     finally:
         ledger.close()
+
+
+def test_every_event_type_says_what_rests_on_it() -> None:
+    """A new event type must say, in ledger.retractions.CHECKS, what its retraction could break."""
+    from ledger import events as ev
+    from ledger import retractions
+
+    assert set(retractions.CHECKS) == set(ev.EVENT_TYPES.values())
