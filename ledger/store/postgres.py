@@ -16,14 +16,14 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
-from psycopg import Cursor
-from psycopg.rows import DictRow, tuple_row
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composable, Identifier
 
-from ledger.store import log
+from ledger.store.append import Dialect, append_log, write_keys
 from ledger.store.log import LogRow, RawRow
 
 APPEND_ONLY = "subledger_refuse_rewrite"
+DIALECT = Dialect(param="%s", event_id=lambda i: i, stream_id=lambda o: o)  # psycopg adapts UUIDs
 SCHEMA_LOCK = 0x5B1ED6E2  # advisory lock id held while one process creates the schema
 
 SCHEMA = (
@@ -70,7 +70,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
-        statements: list[Composable] = [SQL(s) for s in SCHEMA]  # type: ignore[arg-type]
+        statements: list[Composable] = [SQL(s) for s in SCHEMA]
         for table in (self.events_table_name, "ledger_log"):
             for when, each in (("UPDATE OR DELETE", "ROW"), ("TRUNCATE", "STATEMENT")):
                 name = f"{table}_append_only_{each.lower()}"
@@ -95,40 +95,35 @@ class LedgerRecorder(PostgresApplicationRecorder):
         with schema_lock(self.datastore):
             super().create_table()
 
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
         """Insert events, their log rows, the head and the keys in one transaction.
 
-        eventsourcing's own pipelined insert commits even when code run after its
-        insert raises (it re-raises after the transaction block), which would
-        leave events outside the log; here any failure rolls everything back.
+        Returns the events' notification ids, as eventsourcing's recorders do.
+        eventsourcing's own pipelined insert commits even when code run after
+        its insert raises (it re-raises after the transaction block), which
+        would leave events outside the log; here any failure rolls everything
+        back. The insert takes eventsourcing's EXCLUSIVE lock first, so
+        positions follow commit order. Keyword arguments as on SQLite.
         """
+        if not stored_events:
+            return []
+        events = [
+            self.construct_pg_stored_event(s.originator_id, s.originator_version, s.topic, s.state)
+            for s in stored_events
+        ]
         with self.datastore.transaction(commit=True) as curs:
-            self._insert_stored_events(curs, stored_events)  # takes the EXCLUSIVE lock
-            self._append_log(curs, stored_events, **kwargs)
-        return None
-
-    def _append_log(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        curs.execute("SELECT size, frontier FROM ledger_head WHERE id = 1")
-        head = curs.fetchone()
-        size, frontier = (head["size"], head["frontier"]) if head else (0, None)
-        appended = log.extend(size, frontier, kwargs["ids"], stored_events, kwargs.get("first_position"))
-        curs.executemany("INSERT INTO ledger_log VALUES (%s, %s, %s, %s, %s)", appended.rows)
-        curs.execute(
-            "INSERT INTO ledger_head (id, size, frontier) VALUES (1, %s, %s) "
-            "ON CONFLICT (id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier",
-            (appended.size, appended.frontier),
-        )
-        if kwargs.get("keys"):
-            curs.executemany("INSERT INTO material_keys VALUES (%s, %s, %s, %s)", kwargs["keys"])
-        if kwargs.get("erase"):
-            curs.executemany(
-                "DELETE FROM material_keys WHERE course = %s AND student = %s AND purpose = %s",
-                kwargs["erase"],
-            )
+            for statement in self.lock_table_statements:
+                curs.execute(statement, prepare=True)
+            curs.execute(SQL("NOTIFY {}").format(Identifier(self.channel_name)))  # eventsourcing's subscriptions
+            curs.execute(self.insert_events_statement, (events,))
+            notification_ids = [row["notification_id"] for row in curs.fetchall()]
+            append_log(curs, DIALECT, stored_events, kwargs.get("ids"), kwargs.get("first_position"))
+            write_keys(curs, DIALECT, kwargs.get("keys", ()), kwargs.get("erase", ()))
+        return notification_ids
 
     def _rows(self, where: str, params: Sequence[Any]) -> list[LogRow]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.select_log_sql + SQL(where), params)  # type: ignore[operator]
+            curs.execute(self.select_log_sql + SQL(where), params)
             return [
                 LogRow(
                     position=r["position"],
@@ -136,7 +131,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
                     originator_id=r["originator_id"],
                     version=r["originator_version"],
                     topic=r["topic"],
-                    state=bytes(r["state"]) if r["state"] is not None else None,  # type: ignore[arg-type]
+                    state=bytes(r["state"]) if r["state"] is not None else None,
                     leaf=bytes(r["leaf"]),
                 )
                 for r in curs.fetchall()

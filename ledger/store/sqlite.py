@@ -1,29 +1,23 @@
 """The embedded store: eventsourcing's SQLite recorder plus the ledger's log.
 
-`PERSISTENCE_MODULE=ledger.store.sqlite` makes eventsourcing build `Factory`,
-which hands out `LedgerRecorder`. Connections are durable (`synchronous=FULL`:
-an append the CLI reported survives a power loss) and overwrite what they
-delete (`secure_delete`: destroyed keys leave no bytes behind).
+`PERSISTENCE_MODULE=ledger.store.sqlite:Factory` makes eventsourcing build
+`Factory`, which hands out `LedgerRecorder`. The recorder keeps eventsourcing's
+contract (its own recorder tests run against it: `tests/test_recorder_contract.py`)
+and uses only eventsourcing's public API: every write connection runs
+`synchronous=FULL`, so an append the CLI reported survives a power loss.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import (
-    SQLiteApplicationRecorder,
-    SQLiteConnection,
-    SQLiteConnectionPool,
-    SQLiteCursor,
-    SQLiteDatastore,
-    SQLiteFactory,
-)
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
-from ledger.store import log
+from ledger.store.append import Dialect, append_log, write_keys
 from ledger.store.log import LogRow, RawRow
 
 SCHEMA = (
@@ -45,24 +39,8 @@ SELECT_LOG = (
     "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
 )
 
-
-class DurablePool(SQLiteConnectionPool):
-    """Connections that fsync every commit and zero what they delete."""
-
-    def _create_connection(self) -> SQLiteConnection:
-        connection = super()._create_connection()
-        raw = connection._sqlite_conn
-        raw.execute("PRAGMA synchronous=FULL")
-        raw.execute("PRAGMA secure_delete=ON")
-        return connection
-
-
-class Datastore(SQLiteDatastore):
-    """eventsourcing's datastore with durable connections."""
-
-    def __init__(self, db_name: str, **kwargs: Any) -> None:
-        super().__init__(db_name, **kwargs)
-        self.pool = DurablePool(db_name=db_name, lock_timeout=kwargs.get("lock_timeout"))
+# Event ids are stored as 16 bytes, stream ids as eventsourcing stores them (hex text).
+DIALECT = Dialect(param="?", event_id=lambda i: i.bytes, stream_id=lambda o: o.hex)
 
 
 def _bytes(value: object) -> bytes | None:
@@ -81,8 +59,8 @@ def _row(r: sqlite3.Row) -> LogRow:
         originator_id=UUID(r[2]),
         version=r[3],
         topic=r[4],
-        state=_bytes(r[5]),  # type: ignore[arg-type]
-        leaf=_bytes(r[6]),  # type: ignore[arg-type]
+        state=_bytes(r[5]),
+        leaf=_bytes(r[6]) or b"",
     )
 
 
@@ -92,33 +70,30 @@ class LedgerRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *SCHEMA]
 
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        c.executemany(
-            self.insert_events_statement,
-            [(s.originator_id.hex, s.originator_version, s.topic, s.state) for s in stored_events],  # type: ignore[union-attr]
-        )
-        # The insert above holds the write lock, so the head read here is current.
-        c.execute("SELECT size, frontier FROM ledger_head WHERE id = 1")
-        head = c.fetchone()
-        size, frontier = (head[0], head[1]) if head else (0, None)
-        appended = log.extend(size, frontier, kwargs["ids"], stored_events, kwargs.get("first_position"))
-        c.executemany(
-            "INSERT INTO ledger_log VALUES (?, ?, ?, ?, ?)",
-            [(p, i.bytes, o.hex, v, leaf) for p, i, o, v, leaf in appended.rows],
-        )
-        c.execute(
-            "INSERT INTO ledger_head (id, size, frontier) VALUES (1, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier",
-            (appended.size, appended.frontier),
-        )
-        c.executemany("INSERT INTO material_keys VALUES (?, ?, ?, ?)", kwargs.get("keys", ()))
-        c.executemany(
-            "DELETE FROM material_keys WHERE course = ? AND student = ? AND purpose = ?",
-            kwargs.get("erase", ()),
-        )
-        return None  # positions are known to the caller, which asked for first_position
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
+        """Insert events, their log rows, the head and the keys in one durable transaction.
+
+        Returns the events' notification ids, as eventsourcing's recorders do. The
+        ledger passes `ids` (the events' own ids; without them the log derives
+        ids from stream and version), `first_position` (a restore's expected
+        position), `keys` and `erase` (material keys made and destroyed).
+        """
+        if not stored_events:
+            return []
+        with self.datastore.get_connection(commit=True) as connection:
+            connection.cursor().execute("PRAGMA synchronous=FULL")
+            connection.cursor().execute("PRAGMA secure_delete=ON")
+            with connection.transaction(commit=True) as c:
+                c.executemany(
+                    self.insert_events_statement,
+                    [(_hex(s.originator_id), s.originator_version, s.topic, s.state) for s in stored_events],
+                )
+                # Rowids in one transaction of the only writer follow each other.
+                c.execute("SELECT last_insert_rowid() AS last")
+                last = int(c.fetchone()["last"])
+                append_log(c, DIALECT, stored_events, kwargs.get("ids"), kwargs.get("first_position"))
+                write_keys(c, DIALECT, kwargs.get("keys", ()), kwargs.get("erase", ()))
+        return list(range(last - len(stored_events) + 1, last + 1))
 
     def select_course(self, originator_id: UUID) -> list[tuple[int, bytes]]:
         """Position and stored state of every event of one course stream, in order."""
@@ -129,7 +104,8 @@ class LedgerRecorder(SQLiteApplicationRecorder):
                 "WHERE l.originator_id = ? ORDER BY l.position",
                 (originator_id.hex,),
             )
-            return c.fetchall()  # type: ignore[no-any-return]
+            # sqlite3.Row unpacks like the tuple it stands for; converting would cost a copy per event.
+            return cast("list[tuple[int, bytes]]", c.fetchall())
 
     def select_log(self, after: int, limit: int) -> list[LogRow]:
         """Up to `limit` log rows after position `after`."""
@@ -142,7 +118,7 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(SELECT_LOG + "WHERE l.position > ? ORDER BY l.position LIMIT ?", (after, limit))
             return [
-                (r[0], r[1], bytes.fromhex(r[2]), r[3], r[4], _bytes(r[5]), _bytes(r[6]))  # type: ignore[misc]
+                (r[0], r[1], bytes.fromhex(r[2]), r[3], r[4], _bytes(r[5]), _bytes(r[6]) or b"")
                 for r in c.fetchall()
             ]
 
@@ -193,18 +169,16 @@ class LedgerRecorder(SQLiteApplicationRecorder):
 
     def compact(self) -> str | None:
         """Fold the write-ahead log into the main file and truncate it (after erasure)."""
-        with self.datastore.get_connection(commit=True) as conn:
-            conn._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with self.datastore.get_connection(commit=True) as connection:
+            connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return None
+
+
+def _hex(originator_id: UUID | str) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
 
 class Factory(SQLiteFactory):
     """eventsourcing's SQLite factory, handing out the ledger's recorder."""
 
     application_recorder_class = LedgerRecorder
-
-    def __init__(self, env: Any) -> None:
-        super().__init__(env)
-        self.datastore = Datastore(
-            self.datastore.pool.db_name, lock_timeout=self.datastore.pool.lock_timeout
-        )
