@@ -95,6 +95,11 @@ class _Batch:
     new: list[tuple[Recorded, dict[str, str] | None]] = field(default_factory=list)
     skipped: int = 0
     problems: list[BadLine] = field(default_factory=list)
+    # Application material, by the id of the new record it concerns: fields of a
+    # restore line that hold their stored token already, and the keys each
+    # erasure destroys (judged on the course as it stood at the erasure).
+    already_sealed: dict[UUID, frozenset[str]] = field(default_factory=dict)
+    destroyed: dict[UUID, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 class Ledger(Application[UUID]):
@@ -168,8 +173,12 @@ class Ledger(Application[UUID]):
         elsewhere = self._ids_elsewhere(batch.head, lines)
         now = clock.now()
         for number, line in lines:
+            decided = len(batch.new)
             try:
+                already_sealed = _material_of(line)
                 self._decide_line(batch, line, actor, now, elsewhere)
+                if len(batch.new) > decided:
+                    _note_material(batch, batch.new[-1][0], already_sealed)
             except Refused as refused:
                 batch.problems.append(_bad(number, refused))
             except clock.BadInstant as error:  # SPEC §2: an instant that needs a guess
@@ -179,9 +188,7 @@ class Ledger(Application[UUID]):
     def _decide_line(
         self, batch: _Batch, line: wire.Line, actor: str, now: datetime, elsewhere: dict[UUID, UUID]
     ) -> None:
-        event = line.event
-        if line.keys is not None and not isinstance(event, ev.ApplicationSubmitted):
-            raise Refused("wrong-field", f"only ApplicationSubmitted lines carry keys, not {ev.type_name(event)}")
+        event = line.event  # its keys and sealed fields were checked by _material_of
         course = self._course_in(batch, event.course)
         if isinstance(event, ev.CourseOpened):
             tz = event.timezone
@@ -196,7 +203,7 @@ class Ledger(Application[UUID]):
             raise Refused("id-conflict", f"event {event_id} exists in another course")
         existing = course.by_id.get(event_id)
         if existing is not None:
-            if not self._same_content(course, existing, event):
+            if not self._same_content(course, existing, event, stored=existing.position <= batch.head):
                 raise Refused("id-conflict", f"event {event_id} exists with different content")
             batch.skipped += 1
             return
@@ -236,14 +243,20 @@ class Ledger(Application[UUID]):
             return {}  # an empty store holds none; a command's own ids (line 0) are new
         return self.recorder.select_streams(ids)  # type: ignore[attr-defined,no-any-return]
 
-    def _same_content(self, course: Course, existing: Recorded, incoming: ev.Event) -> bool:
-        stored = existing.event
-        if isinstance(stored, ev.ApplicationSubmitted) and isinstance(incoming, ev.ApplicationSubmitted):
-            stored = self.readable(course.name, existing).event
-            blank = {f: "" for f in vault.FIELDS if getattr(stored, f) == vault.ERASED}
+    def _same_content(self, course: Course, existing: Recorded, incoming: ev.Event, stored: bool) -> bool:
+        """Whether `incoming` says what `existing` says; a `stored` application is opened first.
+
+        Material whose key was destroyed reads `[erased]`: it is left out of the
+        comparison, on both sides.
+        """
+        before = existing.event
+        if isinstance(before, ev.ApplicationSubmitted) and isinstance(incoming, ev.ApplicationSubmitted):
+            if stored:
+                before = self.readable(course.name, existing).event
+            blank = {f: "" for f in vault.FIELDS if getattr(before, f) == vault.ERASED}
             incoming = msgspec.structs.replace(incoming, **blank)
-            stored = msgspec.structs.replace(stored, **blank)  # type: ignore[arg-type]
-        return stored == incoming
+            before = msgspec.structs.replace(before, **blank)  # type: ignore[arg-type]
+        return before == incoming
 
     def _write(self, batch: _Batch) -> None:
         versions = dict(batch.stored_versions)
@@ -259,10 +272,10 @@ class Ledger(Application[UUID]):
                 if name not in keys_of:
                     keys_of[name] = self.recorder.select_keys(name)  # type: ignore[attr-defined]
                 known = keys_of[name]
-                event, created = _seal(event, record.id, known, line_keys)
+                event, created = _seal(event, record.id, known, line_keys, batch.already_sealed.get(record.id))
                 new_keys.extend((name, event.student, purpose, key) for purpose, key in created.items())
             elif isinstance(event, ev.ApplicationMaterialErased):
-                erase.extend(_erasable(batch.courses[name], event))
+                erase.extend((name, student, purpose) for student, purpose in batch.destroyed[record.id])
             versions[name] += 1
             envelope = Envelope(record.id, record.recorded_at, record.recorded_by, event)
             pending.append(Pending(stream_id(name), versions[name], envelope))
@@ -322,7 +335,8 @@ class Ledger(Application[UUID]):
             keys = keys_of[event.course].get(event.student, {})
             opened = vault.open_application(event, record.id, keys, keep_sealed=True)
             shown = {p: base64.b64encode(k).decode() for p, k in sorted(keys.items())}
-            yield wire.encode_line(record, shown, opened)
+            sealed = tuple(f for f, p in vault.FIELDS.items() if p not in keys)
+            yield wire.encode_line(record, shown, opened, sealed)
 
     def readable(self, course: str, record: Recorded) -> Recorded:
         """`record` with application material opened where its keys still exist."""
@@ -346,33 +360,57 @@ def _bad(number: int, refused: Refused) -> BadLine:
     return BadLine(number, str(refused), cause=refused)
 
 
+def _material_of(line: wire.Line) -> frozenset[str]:
+    """Check a line's material envelope; the fields it carries as their sealed token.
+
+    Only fields the line names in `sealed` (an `events` export names those whose
+    key was destroyed) are taken as tokens; every other material field is
+    sealed, whatever its text.
+    """
+    event = line.event
+    if (line.keys is not None or line.sealed is not None) and not isinstance(event, ev.ApplicationSubmitted):
+        raise Refused("wrong-field", f"only ApplicationSubmitted lines carry keys or sealed, not {ev.type_name(event)}")
+    for purpose, key in (line.keys or {}).items():
+        if purpose not in vault.PURPOSES:
+            raise Refused("bad-keys", f"keys names {purpose!r}; the purposes are {', '.join(vault.PURPOSES)}")
+        try:
+            raw = base64.b64decode(key, validate=True)
+        except ValueError:
+            raw = b""
+        if len(raw) != vault.KEY_SIZE:
+            raise Refused("bad-keys", f"the {purpose} key is not {vault.KEY_SIZE} bytes in base64")
+    sealed = frozenset(line.sealed or ())
+    for name in sorted(sealed):
+        if vault.FIELDS[name] in (line.keys or {}):
+            raise Refused("sealed-material", f"{name} is both sealed and given its key")
+        if not vault.is_sealed(getattr(event, name)):
+            raise Refused("sealed-material", f"{name} is named in sealed but is not a sealed token")
+    return sealed
+
+
+def _note_material(batch: _Batch, record: Recorded, already_sealed: frozenset[str]) -> None:
+    """Remember what a new record means for material: sealed fields, or the keys it destroys."""
+    event = record.event
+    if already_sealed:
+        batch.already_sealed[record.id] = already_sealed
+    if isinstance(event, ev.ApplicationMaterialErased):
+        batch.destroyed[record.id] = vault.destroyed(batch.courses[event.course], event)
+
+
 def _seal(
     event: ev.ApplicationSubmitted,
     event_id: UUID,
     known: dict[tuple[str, str], bytes],
     line_keys: dict[str, str] | None,
+    already_sealed: frozenset[str] | None,
 ) -> tuple[ev.ApplicationSubmitted, dict[str, bytes]]:
     """The application sealed, and the keys that had to be made (or came with the line)."""
     given = {p: base64.b64decode(k) for p, k in (line_keys or {}).items()}
-    plain = {f: p for f, p in vault.FIELDS.items() if not vault.is_sealed(getattr(event, f))}
+    kept = already_sealed or frozenset()
     created: dict[str, bytes] = {}
-    for purpose in set(plain.values()):
+    for purpose in {p for f, p in vault.FIELDS.items() if f not in kept}:
         if (event.student, purpose) not in known:
             created[purpose] = given.get(purpose) or vault.new_key()
             known[(event.student, purpose)] = created[purpose]
-    changes = {
-        f: vault.seal(known[(event.student, p)], event_id, f, getattr(event, f))
-        for f, p in plain.items()
-    }
-    return msgspec.structs.replace(event, **changes), created
-
-
-def _erasable(course: Course, event: ev.ApplicationMaterialErased) -> list[tuple[str, str, str]]:
-    """The keys to destroy: every statement; name and email of those never admitted."""
-    erase = []
-    for student in event.students:
-        erase.append((course.name, student, vault.STATEMENT))
-        application = course.applications.get(student)
-        if application is None or application.accepted is None:
-            erase.append((course.name, student, vault.IDENTITY))
-    return erase
+    keys = {p: known[(event.student, p)] for p in vault.PURPOSES if (event.student, p) in known}
+    return vault.seal_application(event, event_id, keys, kept), created

@@ -101,10 +101,6 @@ def test_open_application_without_keys_is_erased() -> None:
     assert (kept.name, kept.statement) == (NAME, sealed.statement)
 
 
-def test_plain_text_passes_open_application_unchanged() -> None:
-    assert vault.open_application(application(), EVENT_ID, {}) == application()
-
-
 def test_the_id_derived_from_an_application_keeps_no_trace_of_its_material() -> None:
     """A content id is a hash: were material in it, a guessed name could be confirmed after erasure."""
     other = application(name="Someone Else", email="else@st.ovgu.de", statement="other")
@@ -176,5 +172,115 @@ def test_erasure_leaves_no_key_in_the_store_files(tmp_path: Path) -> None:
         course = ledger.course(COURSE)
         opened = ledger.readable(COURSE, course.applications[KURT].submitted).event
         assert (opened.name, opened.statement) == (vault.ERASED, vault.ERASED)
+    finally:
+        ledger.close()
+
+
+# -- sealing depends on the field, never on what the text looks like (issue 7.3) --
+
+# Text that looks like material already sealed: a real token of other text, and a bare prefix.
+LOOKS_SEALED_NAME = vault.seal(KEY, EVENT_ID, "name", "someone else")
+LOOKS_SEALED_STATEMENT = "sealed:v1:MARMALADE-ZEPPELIN-4471 my statement, in plain words"
+
+
+def test_text_that_looks_sealed_is_sealed_like_any_other() -> None:
+    keys = {vault.IDENTITY: KEY, vault.STATEMENT: OTHER_KEY}
+    plain = application(name=LOOKS_SEALED_NAME, statement=LOOKS_SEALED_STATEMENT)
+    sealed = vault.seal_application(plain, OTHER_ID, keys)
+    assert sealed.name != LOOKS_SEALED_NAME and sealed.statement != LOOKS_SEALED_STATEMENT
+    assert "MARMALADE" not in sealed.statement
+    assert vault.open_application(sealed, OTHER_ID, keys) == plain
+    assert (vault.open_application(sealed, OTHER_ID, {}).name, vault.open_application(sealed, OTHER_ID, {}).statement) == (
+        vault.ERASED,
+        vault.ERASED,
+    )
+
+
+def _decide_and_erase(store: str, *extra: str) -> None:
+    for args in (["accept", ALAN], ["reject", KURT, "--reason", "full"], *(["reject", s, "--reason", "full"] for s in extra)):
+        result = run(store, *args, "--at", "2025-04-09T08:00+02:00")
+        assert result.exit_code == 0, result.output
+    erased = run(store, "erase-material", "--at", "2025-04-09T09:00+02:00")
+    assert erased.exit_code == 0, erased.output
+
+
+def _assert_sealed_then_erased(store: str, student: str) -> None:
+    """The look-alike text is nowhere in the store's files, reads back, then reads [erased] after erasure."""
+    for text in (LOOKS_SEALED_NAME, LOOKS_SEALED_STATEMENT, "MARMALADE-ZEPPELIN"):
+        assert text.encode() not in store_bytes(store), text
+    ledger = Ledger(store)
+    try:
+        record = ledger.course(COURSE).applications[student].submitted
+        opened = ledger.readable(COURSE, record).event
+        assert (opened.name, opened.statement) == (LOOKS_SEALED_NAME, LOOKS_SEALED_STATEMENT)
+    finally:
+        ledger.close()
+    _decide_and_erase(store, student)
+    for text in (LOOKS_SEALED_NAME, LOOKS_SEALED_STATEMENT, "MARMALADE-ZEPPELIN"):
+        assert text.encode() not in store_bytes(store), text
+    ledger = Ledger(store)
+    try:
+        record = ledger.course(COURSE).applications[student].submitted
+        opened = ledger.readable(COURSE, record).event
+        assert (opened.name, opened.email, opened.statement) == (vault.ERASED,) * 3
+        exported = b"\n".join(ledger.export_lines())
+        assert b"MARMALADE" not in exported and LOOKS_SEALED_NAME.encode() not in exported
+    finally:
+        ledger.close()
+
+
+def test_apply_seals_text_that_looks_sealed_and_erasure_destroys_it(tmp_path: Path) -> None:
+    store = str(tmp_path / "ledger.sqlite")
+    semester(store)
+    result = run(
+        store, "apply", "231077", "--name", LOOKS_SEALED_NAME, "--email", EMAIL, "--programme", "master",
+        "--prerequisite", "ML", "--statement", LOOKS_SEALED_STATEMENT, "--at", "2025-03-20T14:00+01:00",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    _assert_sealed_then_erased(store, "231077")
+
+
+def test_import_seals_text_that_looks_sealed_and_erasure_destroys_it(tmp_path: Path) -> None:
+    store = str(tmp_path / "ledger.sqlite")
+    semester(store)
+    line = msgspec.json.encode(application(name=LOOKS_SEALED_NAME, statement=LOOKS_SEALED_STATEMENT))
+    result = run(store, "import", "-", input=line + b"\n")
+    assert result.exit_code == 0, result.output
+    _assert_sealed_then_erased(store, "231077")
+
+
+@pytest.mark.parametrize(
+    ("envelope", "rule"),
+    [
+        ({"sealed": ["statement"]}, "sealed-material"),  # named as sealed, but plain text
+        ({"keys": {"identity": "bm90IGEga2V5"}}, "bad-keys"),  # base64, but not 32 bytes
+        ({"keys": {"identity": "%%%"}}, "bad-keys"),  # not base64
+        ({"keys": {"other": base64.b64encode(KEY).decode()}}, "bad-keys"),
+        ({"sealed": ["name"], "keys": {"identity": base64.b64encode(KEY).decode()}}, "sealed-material"),
+    ],
+)
+def test_a_bad_material_envelope_is_refused_and_nothing_written(tmp_path: Path, envelope: dict[str, object], rule: str) -> None:
+    store = str(tmp_path / "ledger.sqlite")
+    semester(store)
+    fields = msgspec.to_builtins(application())
+    line = msgspec.json.encode({**envelope, "type": "ApplicationSubmitted", **fields})
+    result = run(store, "import", "-", input=line + b"\n")
+    assert result.exit_code == 1 and f"refused by rule {rule}" in result.stderr, result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_line_naming_a_sealed_token_keeps_it(tmp_path: Path) -> None:
+    """An export names the fields whose key was destroyed; only those are kept as tokens."""
+    store = str(tmp_path / "ledger.sqlite")
+    semester(store)
+    token = vault.seal(KEY, OTHER_ID, "statement", STATEMENT)
+    fields = msgspec.to_builtins(application(statement=token))
+    line = {"id": str(OTHER_ID), "sealed": ["statement"], "type": "ApplicationSubmitted", **fields}
+    assert run(store, "import", "-", input=msgspec.json.encode(line) + b"\n").exit_code == 0
+    ledger = Ledger(store)
+    try:
+        record = ledger.course(COURSE).applications["231077"].submitted
+        assert record.event.statement == token  # stored as given
+        assert ledger.readable(COURSE, record).event.name == NAME  # the rest sealed under a new key
     finally:
         ledger.close()
