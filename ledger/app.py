@@ -27,7 +27,7 @@ from ledger.bulk import paused_gc
 from ledger.course import Course
 from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, StoreError, first_line
 from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
-from ledger.store import LogRow, cannot_open, store_env
+from ledger.store import LogRow, cannot_open, material, store_env
 
 # The namespace of course stream ids; never change it (streams would be lost).
 COURSE_NAMESPACE = UUID("2b4f8d0e-6a57-4c1b-8f3e-93d0a1c5e7b2")
@@ -262,8 +262,7 @@ class Ledger(Application[UUID]):
         versions = dict(batch.stored_versions)
         pending: list[Pending] = []
         ids: list[UUID] = []
-        new_keys: list[tuple[str, str, str, bytes]] = []
-        erase: list[tuple[str, str, str]] = []
+        changes: list[material.Change] = []
         keys_of: dict[str, dict[tuple[str, str], bytes]] = {}
         for record, line_keys in batch.new:
             event = record.event
@@ -271,22 +270,23 @@ class Ledger(Application[UUID]):
             if isinstance(event, ev.ApplicationSubmitted):
                 if name not in keys_of:
                     keys_of[name] = self.recorder.select_keys(name)  # type: ignore[attr-defined]
-                known = keys_of[name]
-                event, created = _seal(event, record.id, known, line_keys, batch.already_sealed.get(record.id))
-                new_keys.extend((name, event.student, purpose, key) for purpose, key in created.items())
+                event, created = _seal(
+                    event, record.id, keys_of[name], line_keys, batch.already_sealed.get(record.id)
+                )
+                changes.extend(
+                    material.NewKey(name, record.position, event.student, purpose, key)
+                    for purpose, key in created.items()
+                )
             elif isinstance(event, ev.ApplicationMaterialErased):
-                erase.extend((name, student, purpose) for student, purpose in batch.destroyed[record.id])
+                gone = tuple(batch.destroyed[record.id])
+                changes.append(material.Destroyed(name, record.position, gone))
+                for student_purpose in gone:  # a later application in this batch gets new keys
+                    keys_of.get(name, {}).pop(student_purpose, None)
             versions[name] += 1
             envelope = Envelope(record.id, record.recorded_at, record.recorded_by, event)
             pending.append(Pending(stream_id(name), versions[name], envelope))
             ids.append(record.id)
-        self.events.put(
-            pending, ids=ids, keys=new_keys, erase=erase, first_position=batch.head + 1
-        )
-        if erase:
-            notice = self.recorder.compact()  # type: ignore[attr-defined]
-            if notice:
-                self.notices.append(notice)
+        self.events.put(pending, ids=ids, material=changes, first_position=batch.head + 1)
 
     # -- reading -------------------------------------------------------------
 

@@ -8,7 +8,9 @@ from urllib.parse import unquote, urlsplit
 from ledger.errors import StoreError, first_line
 from ledger.store.log import LogRow
 
-__all__ = ["LogRow", "cannot_open", "is_postgres", "redacted", "store_env"]
+__all__ = ["KEY_FILE_ENV", "LogRow", "cannot_open", "is_postgres", "key_file_for", "redacted", "store_env"]
+
+KEY_FILE_ENV = "SUBLEDGER_KEY_FILE"
 
 
 def is_postgres(store: str) -> bool:
@@ -31,6 +33,27 @@ def cannot_open(store: str, error: Exception) -> StoreError:
     return StoreError(f"cannot open store {redacted(store)!r}: {first_line(error)}")
 
 
+def key_file_for(store: str) -> str:
+    """Where `store` keeps its key-encryption keys (ADR 9): SUBLEDGER_KEY_FILE if set, else
+
+    beside an SQLite store (`ledger.sqlite.keys`), and for a PostgreSQL store in
+    the user's data folder, named after server and database
+    (`$XDG_DATA_HOME/subledger/keys/HOST-PORT-DBNAME.keys`, by default under
+    `~/.local/share`).
+    """
+    given = os.environ.get(KEY_FILE_ENV)
+    if given:
+        return given
+    if not is_postgres(store):
+        return store + ".keys"
+    from urllib.parse import quote
+
+    url = urlsplit(store)
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    name = f"{url.hostname}-{url.port or 5432}-{unquote(url.path.strip('/'))}"
+    return os.path.join(data, "subledger", "keys", quote(name, safe="._-") + ".keys")
+
+
 def store_env(store: str) -> dict[str, str]:
     """The eventsourcing environment that opens `store`."""
     if not is_postgres(store):
@@ -38,6 +61,7 @@ def store_env(store: str) -> dict[str, str]:
             "PERSISTENCE_MODULE": "ledger.store.sqlite:Factory",
             "SQLITE_DBNAME": store,
             "CREATE_TABLE": "true",
+            KEY_FILE_ENV: key_file_for(store),
         }
     import importlib.util
 
@@ -56,5 +80,6 @@ def store_env(store: str) -> dict[str, str]:
         # A server that does not answer is reported in seconds, not after half a minute.
         "POSTGRES_CONNECT_TIMEOUT": os.environ.get("POSTGRES_CONNECT_TIMEOUT", "5"),
         "CREATE_TABLE": "true",
+        KEY_FILE_ENV: key_file_for(store),
     }
     return env

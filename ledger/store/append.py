@@ -80,17 +80,3 @@ def append_log(
     )
     return appended
 
-
-def write_keys(
-    cursor: Cursor,
-    dialect: Dialect,
-    keys: Sequence[tuple[str, str, str, bytes]] = (),
-    erase: Sequence[tuple[str, str, str]] = (),
-) -> None:
-    """Add the material keys made by the events, and delete those an erasure destroys."""
-    if keys:
-        cursor.executemany(dialect.sql("INSERT INTO material_keys VALUES (?, ?, ?, ?)"), keys)
-    if erase:
-        cursor.executemany(
-            dialect.sql("DELETE FROM material_keys WHERE course = ? AND student = ? AND purpose = ?"), erase
-        )

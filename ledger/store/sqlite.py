@@ -5,6 +5,8 @@
 contract (its own recorder tests run against it: `tests/test_recorder_contract.py`)
 and uses only eventsourcing's public API: every write connection runs
 `synchronous=FULL`, so an append the CLI reported survives a power loss.
+Material keys are stored wrapped under key-encryption keys from the key file
+(`ledger/store/material.py`, ADR 9).
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from collections.abc import Sequence
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
-from ledger.store.append import Dialect, append_log, write_keys
+from ledger.errors import StoreError
+from ledger.store import material
+from ledger.store.append import Dialect, append_log
+from ledger.store.keyfile import KeyFile
 from ledger.store.log import LogRow, RawRow
 
 SCHEMA = (
@@ -29,9 +34,13 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ledger_head ("
     "id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, frontier BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS material_keys ("
-    "course TEXT NOT NULL, student TEXT NOT NULL, purpose TEXT NOT NULL, key BLOB NOT NULL, "
-    "PRIMARY KEY (course, student, purpose))",
+    "course TEXT NOT NULL, student TEXT NOT NULL, purpose TEXT NOT NULL, kek BLOB NOT NULL, "
+    "wrapped BLOB NOT NULL, PRIMARY KEY (course, student, purpose, kek))",
+    "CREATE TABLE IF NOT EXISTS material_keks ("
+    "course TEXT NOT NULL, position INTEGER NOT NULL, kek BLOB NOT NULL UNIQUE, PRIMARY KEY (course, position))",
 )
+# A store made before ADR 9 kept raw keys in a column `key`.
+RAW_KEYS = "SELECT count(*) FROM pragma_table_info('material_keys') WHERE name = 'key'"
 
 SELECT_LOG = (
     "SELECT l.position, l.event_id, l.originator_id, l.originator_version, e.topic, e.state, l.leaf "
@@ -67,8 +76,18 @@ def _row(r: sqlite3.Row) -> LogRow:
 class LedgerRecorder(SQLiteApplicationRecorder):
     """Stores events and, in the same transaction, the log, the head and the keys."""
 
+    key_file: KeyFile | None = None  # set by `Factory`
+
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *SCHEMA]
+
+    def create_table(self) -> None:
+        """Create the tables where missing; refuse a store that keeps raw keys."""
+        super().create_table()
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(RAW_KEYS)
+            if c.fetchone()[0]:
+                raise StoreError(material.RAW_KEYS_MESSAGE)
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
         """Insert events, their log rows, the head and the keys in one durable transaction.
@@ -76,13 +95,16 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         Returns the events' notification ids, as eventsourcing's recorders do. The
         ledger passes `ids` (the events' own ids; without them the log derives
         ids from stream and version), `first_position` (a restore's expected
-        position), `keys` and `erase` (material keys made and destroyed).
+        position) and `material` (the material keys made and destroyed:
+        `material.Change`s, in event order).
         """
         if not stored_events:
             return []
-        with self.datastore.get_connection(commit=True) as connection:
+        with (
+            material.guarded(self.key_file, kwargs.get("material", ()), self.kek_history) as keys,
+            self.datastore.get_connection(commit=True) as connection,
+        ):
             connection.cursor().execute("PRAGMA synchronous=FULL")
-            connection.cursor().execute("PRAGMA secure_delete=ON")
             with connection.transaction(commit=True) as c:
                 c.executemany(
                     self.insert_events_statement,
@@ -92,7 +114,7 @@ class LedgerRecorder(SQLiteApplicationRecorder):
                 c.execute("SELECT last_insert_rowid() AS last")
                 last = int(c.fetchone()["last"])
                 append_log(c, DIALECT, stored_events, kwargs.get("ids"), kwargs.get("first_position"))
-                write_keys(c, DIALECT, kwargs.get("keys", ()), kwargs.get("erase", ()))
+                keys.write(c, DIALECT)
         return list(range(last - len(stored_events) + 1, last + 1))
 
     def select_course(self, originator_id: UUID) -> list[tuple[int, bytes]]:
@@ -150,10 +172,19 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             return (row[0], row[1]) if row else (0, None)
 
     def select_keys(self, course: str) -> dict[tuple[str, str], bytes]:
-        """The material keys of one course, by (student, purpose)."""
+        """The material keys of one course that still exist, by (student, purpose), unwrapped."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT student, purpose, key FROM material_keys WHERE course = ?", (course,))
-            return {(r[0], r[1]): r[2] for r in c.fetchall()}
+            return material.select(c, DIALECT, material.required(self.key_file), course)
+
+    def select_wrapped(self) -> list[tuple[str, str, str, bytes, bytes]]:
+        """Every row of the key table as stored: (course, student, purpose, KEK id, wrapped key)."""
+        with self.datastore.transaction(commit=False) as c:
+            return material.all_rows(c)
+
+    def kek_history(self) -> list[tuple[str, int, bytes]]:
+        """Every KEK id the store ever named: (course, position, id)."""
+        with self.datastore.transaction(commit=False) as c:
+            return material.kek_history(c)
 
     def count_events(self) -> int:
         """How many events the events table holds (the log should hold as many)."""
@@ -167,18 +198,15 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             c.execute("SELECT state FROM stored_events WHERE topic = 'CourseOpened' ORDER BY rowid")
             return [r[0] for r in c.fetchall()]
 
-    def compact(self) -> str | None:
-        """Fold the write-ahead log into the main file and truncate it (after erasure)."""
-        with self.datastore.get_connection(commit=True) as connection:
-            connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return None
-
 
 def _hex(originator_id: UUID | str) -> str:
     return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
 
 class Factory(SQLiteFactory):
-    """eventsourcing's SQLite factory, handing out the ledger's recorder."""
+    """eventsourcing's SQLite factory, handing out the ledger's recorder with its key file."""
 
     application_recorder_class = LedgerRecorder
+
+    def application_recorder(self) -> ApplicationRecorder:
+        return material.with_key_file(super().application_recorder(), self.env)
