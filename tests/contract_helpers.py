@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -141,3 +141,53 @@ def spellings(secret: bytes) -> list[bytes]:
     import base64
 
     return [secret, secret.hex().encode(), base64.b64encode(secret), base64.urlsafe_b64encode(secret)]
+
+
+# -- a course whose selection is over, for the erasure and key tests -------------
+
+REJECTED = "230003"
+
+
+def selected_course(store: str, tag: str = "selected") -> Any:
+    """A `Ledger` on `store` with four applicants: three admitted, one rejected; selection is over."""
+    from ledger.app import Ledger
+
+    ledger = Ledger(store)
+    ledger.append([course_opened(), *applications(4, tag=tag), *accepted(3)], "setup")
+    ledger.append(
+        [ev.ApplicationRejected(course=COURSE, at=T0 + timedelta(days=2), student=REJECTED, reason="prerequisite")],
+        "setup",
+    )
+    return ledger
+
+
+def erasure(ledger: Any) -> ev.ApplicationMaterialErased:
+    """The erasure of every applicant's material not yet erased."""
+    course = ledger.course(COURSE)
+    students = tuple(s for s in course.applications if s not in course.erased_students())
+    return ev.ApplicationMaterialErased(course=COURSE, at=T0 + timedelta(days=3), students=students)
+
+
+def current_kek(ledger: Any) -> tuple[bytes, bytes]:
+    """The course's current key-encryption key: (id, key)."""
+    history = ledger.recorder.kek_history()
+    kek_id: bytes = [k for c, _, k in history if c == COURSE][-1]
+    kek: bytes | None = ledger.recorder.key_file.get(kek_id)
+    assert kek is not None
+    return kek_id, kek
+
+
+def destruction_fails(monkeypatch: Any) -> Callable[[], None]:
+    """Make the key file fail to destroy a KEK (as a crash right after the store's commit would);
+    return the function that undoes it."""
+    from ledger.store.keyfile import KeyFile
+
+    destroy = KeyFile.destroy
+
+    def crash(self: KeyFile, kek_ids: Any) -> None:
+        if list(kek_ids):
+            raise OSError("no space left on device")
+        destroy(self, kek_ids)
+
+    monkeypatch.setattr(KeyFile, "destroy", crash)
+    return lambda: monkeypatch.setattr(KeyFile, "destroy", destroy)

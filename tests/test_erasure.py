@@ -26,43 +26,21 @@ from ledger.store.keyfile import KeyFile
 from tests.cli_helpers import run
 from tests.contract_helpers import (
     COURSE,
+    REJECTED,
     T0,
     accepted,
     applications,
     course_opened,
+    current_kek,
+    destruction_fails,
+    erasure,
     found_in,
     key_file,
     raw,
+    selected_course,
     spellings,
     store_files,
 )
-
-REJECTED = "230003"
-
-
-def _selected_course(store: str, tag: str) -> Ledger:
-    """Four applicants: three admitted, one rejected; selection is over."""
-    ledger = Ledger(store)
-    ledger.append([course_opened(), *applications(4, tag=tag), *accepted(3)], "setup")
-    ledger.append(
-        [ev.ApplicationRejected(course=COURSE, at=T0 + timedelta(days=2), student=REJECTED, reason="prerequisite")],
-        "setup",
-    )
-    return ledger
-
-
-def _erasure(ledger: Ledger) -> ev.ApplicationMaterialErased:
-    course = ledger.course(COURSE)
-    return ev.ApplicationMaterialErased(course=COURSE, at=T0 + timedelta(days=3), students=tuple(course.applications))
-
-
-def _current_kek(ledger: Ledger) -> tuple[bytes, bytes]:
-    """The course's current KEK: (id, key)."""
-    history = ledger.recorder.kek_history()  # type: ignore[attr-defined]
-    kek_id = [k for c, _, k in history if c == COURSE][-1]
-    kek = ledger.recorder.key_file.get(kek_id)  # type: ignore[attr-defined]
-    assert kek is not None
-    return kek_id, kek
 
 
 def _plaintext(tag: str) -> list[bytes]:
@@ -72,11 +50,11 @@ def _plaintext(tag: str) -> list[bytes]:
 
 def test_erasure_leaves_nothing_that_opens_the_material(store_url: str) -> None:
     tag = secrets.token_hex(6)
-    ledger = _selected_course(store_url, tag)
+    ledger = selected_course(store_url, tag)
     before = integrity.checkpoint(ledger)
     keys = ledger.recorder.select_keys(COURSE)  # type: ignore[attr-defined]
     destroyed = [k for (student, purpose), k in keys.items() if purpose == vault.STATEMENT or student == REJECTED]
-    old_id, old_kek = _current_kek(ledger)
+    old_id, old_kek = current_kek(ledger)
     wrapped = [row[4] for row in ledger.recorder.select_wrapped()]  # type: ignore[attr-defined]
 
     files = store_files(store_url)
@@ -86,9 +64,9 @@ def test_erasure_leaves_nothing_that_opens_the_material(store_url: str) -> None:
     # ... and neither plaintext nor a data key ever reached any file.
     assert found_in(files, _plaintext(tag) + [s for k in keys.values() for s in spellings(k)]) == []
 
-    ledger.append([_erasure(ledger)], "lecturer")
+    ledger.append([erasure(ledger)], "lecturer")
 
-    new_id, new_kek = _current_kek(ledger)
+    new_id, new_kek = current_kek(ledger)
     assert new_id != old_id
     files = store_files(store_url)
     assert found_in([key_file(store_url)], spellings(new_kek))  # the survivors' keys are under the new KEK
@@ -108,9 +86,9 @@ def test_erasure_while_another_connection_holds_a_read_transaction(tmp_path: Pat
     """A reader's snapshot keeps old pages in the SQLite files; the old KEK is gone all the same."""
     store = str(tmp_path / "ledger.sqlite")
     tag = secrets.token_hex(6)
-    ledger = _selected_course(store, tag)
+    ledger = selected_course(store, tag)
     keys = ledger.recorder.select_keys(COURSE)  # type: ignore[attr-defined]
-    _, old_kek = _current_kek(ledger)
+    _, old_kek = current_kek(ledger)
     ledger.close()
 
     reader = sqlite3.connect(store)
@@ -137,22 +115,15 @@ def test_an_erasure_cut_short_after_its_commit_is_finished_by_the_next_writer(
 ) -> None:
     """Crash-safe in two phases: the store commits the new KEK's rows, then the old KEK is destroyed."""
     tag = secrets.token_hex(6)
-    ledger = _selected_course(sqlite_path, tag)
-    old_id, old_kek = _current_kek(ledger)
-    destroy = KeyFile.destroy
-
-    def crash(self: KeyFile, kek_ids: list[bytes]) -> None:
-        if list(kek_ids):
-            raise OSError("the machine went down")
-        destroy(self, kek_ids)
-
-    monkeypatch.setattr(KeyFile, "destroy", crash)
+    ledger = selected_course(sqlite_path, tag)
+    old_id, old_kek = current_kek(ledger)
+    restore = destruction_fails(monkeypatch)
     with pytest.raises(StoreError, match="erasure is recorded, but its old key-encryption key is not yet destroyed"):
-        ledger.append([_erasure(ledger)], "lecturer")
+        ledger.append([erasure(ledger)], "lecturer")
     assert ledger.course(COURSE).erased_students()  # recorded
     assert found_in([key_file(sqlite_path)], spellings(old_kek))  # not yet destroyed
 
-    monkeypatch.setattr(KeyFile, "destroy", destroy)
+    restore()
     late = applications(1, first=4, tag=tag)[0]
     ledger.append([late], "setup")  # the next write that touches keys finishes the destruction
     assert found_in(store_files(sqlite_path), spellings(old_kek)) == []
@@ -164,7 +135,7 @@ def test_a_write_that_fails_before_its_commit_destroys_the_kek_it_made(
     sqlite_path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tag = secrets.token_hex(6)
-    ledger = _selected_course(sqlite_path, tag)
+    ledger = selected_course(sqlite_path, tag)
     head = ledger.head()
     live_before, _ = KeyFile(str(key_file(sqlite_path))).read()
 
@@ -173,15 +144,15 @@ def test_a_write_that_fails_before_its_commit_destroys_the_kek_it_made(
 
     monkeypatch.setattr(material, "wrap", broken)
     with pytest.raises(RuntimeError):
-        ledger.append([_erasure(ledger)], "lecturer")
+        ledger.append([erasure(ledger)], "lecturer")
     live_after, destroyed = KeyFile(str(key_file(sqlite_path))).read()
     assert ledger.head() == head  # nothing recorded
     assert live_after == live_before and len(destroyed) == 1  # the KEK it made was destroyed again
 
 
 def test_restore_after_erasure_stays_erased(store_url: str, tmp_path: Path) -> None:
-    ledger = _selected_course(store_url, secrets.token_hex(6))
-    ledger.append([_erasure(ledger)], "lecturer")
+    ledger = selected_course(store_url, secrets.token_hex(6))
+    ledger.append([erasure(ledger)], "lecturer")
     exported = list(ledger.export_lines())
     for line in map(json.loads, exported):
         if line["type"] == "ApplicationSubmitted":
@@ -202,13 +173,13 @@ def test_erasure_waits_for_selection(store_url: str) -> None:
     ledger = Ledger(store_url)
     ledger.append([course_opened(), *applications(2), *accepted(1)], "setup")
     with pytest.raises(Refused) as refused:
-        ledger.append([_erasure(ledger)], "lecturer")
+        ledger.append([erasure(ledger)], "lecturer")
     assert refused.value.rule == "selection-open" and "230001" in str(refused.value)
 
 
 def test_without_its_key_file_the_store_says_so(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another key file (another machine, a lost file) cannot open the material, and says which file it read."""
-    _selected_course(store_url, secrets.token_hex(6)).close()
+    selected_course(store_url, secrets.token_hex(6)).close()
     monkeypatch.setenv("SUBLEDGER_KEY_FILE", str(tmp_path / "elsewhere.keys"))
     with pytest.raises(StoreError, match="lacks the key-encryption key of idl-2025"):
         Ledger(store_url).material_keys(COURSE, "230000")

@@ -273,6 +273,19 @@ class LedgerRecorder(PostgresApplicationRecorder):
             )
             return [bytes(r["state"]) for r in curs.fetchall()]
 
+    def select_topics(self, topics: Sequence[str]) -> list[tuple[int, bytes]]:
+        """Position and stored state of every event of the given types, in position order."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT l.position, e.state FROM ledger_log l JOIN {} e "
+                    "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
+                    "WHERE e.topic = ANY(%s) ORDER BY l.position"
+                ).format(Identifier(self.events_table_name)),
+                (list(topics),),
+            )
+            return [(r["position"], bytes(r["state"])) for r in curs.fetchall()]
+
 
 class Factory(PostgresFactory):
     """eventsourcing's PostgreSQL factory, handing out the ledger's recorder with its key file."""

@@ -198,6 +198,17 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             c.execute("SELECT state FROM stored_events WHERE topic = 'CourseOpened' ORDER BY rowid")
             return [r[0] for r in c.fetchall()]
 
+    def select_topics(self, topics: Sequence[str]) -> list[tuple[int, bytes]]:
+        """Position and stored state of every event of the given types, in position order."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT l.position, e.state FROM ledger_log l JOIN stored_events e "
+                "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
+                f"WHERE e.topic IN ({','.join('?' * len(topics))}) ORDER BY l.position",
+                list(topics),
+            )
+            return [(r[0], r[1]) for r in c.fetchall()]
+
 
 def _hex(originator_id: UUID | str) -> str:
     return originator_id.hex if isinstance(originator_id, UUID) else originator_id

@@ -1,0 +1,133 @@
+"""`verify` holds the material keys to the log: no key lost without an erasure, none swapped (ADR 9).
+
+Each test tampers with the key table behind the program's back (with
+PostgreSQL's triggers bypassed, as an owner could) and shows that `verify`
+exits 1 naming what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ledger import vault
+from ledger.app import Ledger
+from ledger.store import material
+from ledger.store.keyfile import KeyFile
+from tests.cli_helpers import run
+from tests.contract_helpers import (
+    COURSE,
+    REJECTED,
+    current_kek,
+    destruction_fails,
+    erasure,
+    param,
+    raw,
+    selected_course,
+)
+
+
+def _verify(store: str) -> tuple[int, str]:
+    result = run(store, "verify")
+    assert "Traceback" not in result.output
+    return result.exit_code, (result.stdout + result.stderr).strip()
+
+
+def _sql(store: str, statement: str, *params: object) -> list[tuple[object, ...]]:
+    """Run `statement` (with `?` marks) behind the program's back; its rows, if any."""
+    with raw(store) as cur:
+        cur.execute(statement.replace("?", param(store)), params)
+        return list(cur.fetchall()) if statement.startswith("SELECT") else []
+
+
+def _row(store: str, student: str, purpose: str) -> tuple[bytes, bytes]:
+    """The current row of one key: (KEK id, wrapped key)."""
+    ledger = Ledger(store)
+    kek_id, _ = current_kek(ledger)
+    ledger.close()
+    ((kek, wrapped),) = _sql(
+        store, "SELECT kek, wrapped FROM material_keys WHERE student = ? AND purpose = ? AND kek = ?", student, purpose, kek_id
+    )
+    return bytes(kek), bytes(wrapped)  # type: ignore[arg-type]
+
+
+def _set_wrapped(store: str, student: str, purpose: str, wrapped: bytes) -> None:
+    kek, _ = _row(store, student, purpose)
+    _sql(store, "UPDATE material_keys SET wrapped = ? WHERE student = ? AND purpose = ? AND kek = ?", wrapped, student, purpose, kek)
+
+
+def test_an_untouched_store_verifies_before_and_after_erasure(store_url: str) -> None:
+    ledger = selected_course(store_url)
+    code, said = _verify(store_url)
+    assert code == 0 and said.startswith("verified 9 events"), said
+    ledger.append([erasure(ledger)], "lecturer")
+    code, said = _verify(store_url)
+    assert code == 0 and said.startswith("verified 10 events"), said
+
+
+def test_a_deleted_key_is_missing_without_an_erasure(store_url: str) -> None:
+    selected_course(store_url).close()
+    _sql(store_url, "DELETE FROM material_keys WHERE student = ? AND purpose = 'identity'", "230001")
+    code, said = _verify(store_url)
+    assert code == 1
+    assert said == (
+        "verification failed: the identity key of '230001' in idl-2025 is missing, and no erasure destroyed it "
+        "(first bad position: 3)"
+    )
+
+
+def test_swapped_keys_do_not_open(store_url: str) -> None:
+    selected_course(store_url).close()
+    _, first = _row(store_url, "230000", vault.IDENTITY)
+    _, second = _row(store_url, "230001", vault.IDENTITY)
+    _set_wrapped(store_url, "230000", vault.IDENTITY, second)
+    _set_wrapped(store_url, "230001", vault.IDENTITY, first)
+    code, said = _verify(store_url)
+    assert code == 1
+    assert "the identity key of '230000' in idl-2025 does not open: it was altered or moved" in said
+
+
+def test_a_key_rewrapped_by_someone_holding_the_kek_must_still_open_its_material(store_url: str) -> None:
+    ledger = selected_course(store_url)
+    kek_id, kek = current_kek(ledger)
+    ledger.close()
+    forged = material.wrap(kek, kek_id, COURSE, "230002", vault.STATEMENT, os.urandom(32))
+    _set_wrapped(store_url, "230002", vault.STATEMENT, forged)
+    code, said = _verify(store_url)
+    assert code == 1 and "the statement key of '230002' in idl-2025 does not open their material" in said
+
+
+def test_a_key_that_survived_its_erasure_is_found(store_url: str) -> None:
+    ledger = selected_course(store_url)
+    ledger.append([erasure(ledger)], "lecturer")
+    kek_id, kek = current_kek(ledger)
+    ledger.close()
+    forged = material.wrap(kek, kek_id, COURSE, REJECTED, vault.STATEMENT, os.urandom(32))
+    _sql(store_url, "INSERT INTO material_keys VALUES (?, ?, ?, ?, ?)", COURSE, REJECTED, vault.STATEMENT, kek_id, forged)
+    code, said = _verify(store_url)
+    assert code == 1
+    assert said == (
+        f"verification failed: the statement key of '{REJECTED}' in idl-2025 survived the erasure at position 10 "
+        "(first bad position: 10)"
+    )
+
+
+def test_a_lost_key_file_fails_verification(store_url: str, tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    selected_course(store_url).close()
+    monkeypatch.setenv("SUBLEDGER_KEY_FILE", os.path.join(str(tmp_path), "empty.keys"))
+    code, said = _verify(store_url)
+    assert code == 1 and "lacks the key-encryption key of idl-2025" in said
+
+
+def test_verify_finishes_an_erasure_cut_short_or_reports_it(sqlite_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = selected_course(sqlite_path)
+    old_id, _ = current_kek(ledger)
+    restore = destruction_fails(monkeypatch)
+    with pytest.raises(Exception, match="not yet destroyed"):
+        ledger.append([erasure(ledger)], "lecturer")
+    code, said = _verify(sqlite_path)  # it cannot destroy it either: it says so
+    assert code == 1 and "still holds the key-encryption key that the erasure at position 10 replaced" in said
+    restore()
+    assert _verify(sqlite_path)[0] == 0  # now it can: it finishes the destruction, and all holds
+    assert KeyFile(sqlite_path + ".keys").get(old_id) is None
