@@ -9,6 +9,7 @@ whole, and it decides again on fresh state (ADR 0002).
 from __future__ import annotations
 
 import base64
+import os
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,14 @@ from uuid import UUID
 
 import msgspec
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError, StoredEvent
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
+    IntegrityError,
+    Mapper,
+    PersistenceError,
+    StoredEvent,
+)
 
 from ledger import clock, rules, vault, wire
 from ledger import events as ev
@@ -27,7 +35,7 @@ from ledger.bulk import paused_gc
 from ledger.course import Course
 from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, StoreError, first_line
 from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
-from ledger.store import LogRow, cannot_open, material, store_env
+from ledger.store import LogRow, cannot_open, is_postgres, material, store_env
 
 # The namespace of course stream ids; never change it (streams would be lost).
 COURSE_NAMESPACE = UUID("2b4f8d0e-6a57-4c1b-8f3e-93d0a1c5e7b2")
@@ -108,14 +116,56 @@ class Ledger(Application[UUID]):
     name = "subledger"
 
     def __init__(self, store: str) -> None:
-        env = {"MAPPER_TOPIC": "ledger.app:EnvelopeMapper", **store_env(store)}
+        self.store = store
+        self.notices: list[str] = []  # what a user should know after a command succeeded
+        # An SQLite store that does not exist yet is made by the first write, not before:
+        # until then an empty in-memory store answers (a dry run or a refusal leaves no file).
+        self.unborn = not is_postgres(store) and not os.path.exists(store)
+        self._opening = False
+        self._open(":memory:" if self.unborn else store)
+
+    def _open(self, where: str) -> None:
+        env = {"MAPPER_TOPIC": "ledger.app:EnvelopeMapper", **store_env(self.store)}
+        if where != self.store:
+            env["SQLITE_DBNAME"] = where
+        self._opening = True
         try:
-            super().__init__(env=env)
+            Application.__init__(self, env=env)
         except LedgerError:
             raise
         except Exception as error:  # noqa: BLE001 - each driver raises its own kinds; say them in one line
-            raise cannot_open(store, error) from None
-        self.notices: list[str] = []  # what a user should know after a command succeeded
+            raise cannot_open(self.store, error) from None
+        finally:
+            self._opening = False
+
+    def _be_born(self) -> None:
+        """Open the store file: made (owner-only) now that something is to be written to it,
+        or made meanwhile by another process."""
+        self.unborn = False
+        self.close()
+        self._open(self.store)
+
+    @property
+    def recorder(self) -> ApplicationRecorder:
+        """The store's recorder (once another process has made an unborn store, that store's)."""
+        if self.unborn and not self._opening and os.path.exists(self.store):
+            self._be_born()
+        return self._recorder
+
+    @recorder.setter
+    def recorder(self, recorder: ApplicationRecorder) -> None:
+        self._recorder = recorder
+
+    @property
+    def factory(self) -> InfrastructureFactory[Any]:
+        """The store's infrastructure; asking for it (to open the views on the store) makes the store."""
+        if self.unborn and not self._opening:
+            self._be_born()
+        return self._factory
+
+    @factory.setter
+    def factory(self, factory: InfrastructureFactory[Any]) -> None:
+        self._factory = factory
 
     # -- writing -------------------------------------------------------------
 
@@ -255,10 +305,12 @@ class Ledger(Application[UUID]):
                 before = self.readable(course.name, existing).event
             blank = {f: "" for f in vault.FIELDS if getattr(before, f) == vault.ERASED}
             incoming = msgspec.structs.replace(incoming, **blank)
-            before = msgspec.structs.replace(before, **blank)  # type: ignore[arg-type]
+            before = msgspec.structs.replace(before, **blank)
         return before == incoming
 
     def _write(self, batch: _Batch) -> None:
+        if self.unborn:
+            self._be_born()
         versions = dict(batch.stored_versions)
         pending: list[Pending] = []
         ids: list[UUID] = []

@@ -191,6 +191,7 @@ def test_without_its_key_file_the_store_says_so(store_url: str, tmp_path: Path, 
 def test_a_store_that_keeps_raw_keys_is_refused(store_url: str) -> None:
     """Stores made before ADR 9 kept data keys unwrapped: they are not opened as if they were safe."""
     with raw(store_url) as cursor:
+        cursor.execute("CREATE TABLE ledger_head (id INTEGER PRIMARY KEY, size INTEGER NOT NULL, frontier BYTEA)")
         cursor.execute(
             "CREATE TABLE material_keys (course TEXT NOT NULL, student TEXT NOT NULL, purpose TEXT NOT NULL, "
             "key BYTEA NOT NULL, PRIMARY KEY (course, student, purpose))".replace(

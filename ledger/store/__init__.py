@@ -8,7 +8,16 @@ from urllib.parse import unquote, urlsplit
 from ledger.errors import StoreError, first_line
 from ledger.store.log import LogRow
 
-__all__ = ["KEY_FILE_ENV", "LogRow", "cannot_open", "is_postgres", "key_file_for", "redacted", "store_env"]
+__all__ = [
+    "KEY_FILE_ENV",
+    "LogRow",
+    "cannot_open",
+    "is_postgres",
+    "key_file_for",
+    "redacted",
+    "require_store",
+    "store_env",
+]
 
 KEY_FILE_ENV = "SUBLEDGER_KEY_FILE"
 
@@ -31,6 +40,30 @@ def redacted(store: str) -> str:
 def cannot_open(store: str, error: Exception) -> StoreError:
     """The one-line error for a store that would not open, without its password."""
     return StoreError(f"cannot open store {redacted(store)!r}: {first_line(error)}")
+
+
+def require_store(store: str) -> None:
+    """Refuse, in one line, to read a store that is not there or is not a subledger store.
+
+    A read must never create a file, nor tables inside someone else's database.
+    """
+    if is_postgres(store):
+        return  # a PostgreSQL database is created by its owner; an empty one reads as empty
+    if not os.path.exists(store):
+        raise StoreError(f"no store at {store!r}: open a course first or pass --store")
+    import sqlite3
+    from urllib.parse import quote
+
+    try:
+        connection = sqlite3.connect(f"file:{quote(os.path.abspath(store))}?mode=ro", uri=True)
+        try:
+            found = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'ledger_head'").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        raise cannot_open(store, error) from None
+    if found is None:
+        raise StoreError(f"{store!r} is not a subledger store")
 
 
 def key_file_for(store: str) -> str:

@@ -11,6 +11,7 @@ Material keys are stored wrapped under key-encryption keys from the key file
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Sequence
 from typing import Any, cast
@@ -18,6 +19,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
+from eventsourcing.utils import Environment, EnvType
 
 from ledger.errors import StoreError
 from ledger.store import material
@@ -39,6 +41,7 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS material_keks ("
     "course TEXT NOT NULL, position INTEGER NOT NULL, kek BLOB NOT NULL UNIQUE, PRIMARY KEY (course, position))",
 )
+TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
 # A store made before ADR 9 kept raw keys in a column `key`.
 RAW_KEYS = "SELECT count(*) FROM pragma_table_info('material_keys') WHERE name = 'key'"
 
@@ -82,7 +85,13 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         return [*super().construct_create_table_statements(), *SCHEMA]
 
     def create_table(self) -> None:
-        """Create the tables where missing; refuse a store that keeps raw keys."""
+        """Create the tables where missing, but never in a database that is not a subledger store;
+        refuse a store that keeps raw keys."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(TABLES)
+            tables = {r[0] for r in c.fetchall()}
+        if tables and "ledger_head" not in tables:
+            raise StoreError(f"{self.datastore.pool.db_name!r} is not a subledger store: it holds other tables")
         super().create_table()
         with self.datastore.transaction(commit=False) as c:
             c.execute(RAW_KEYS)
@@ -210,14 +219,38 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             return [(r[0], r[1]) for r in c.fetchall()]
 
 
+def create_private(path: str) -> None:
+    """Make an empty file at `path`, readable and writable by its owner only, unless one is there."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as error:
+        raise StoreError(f"cannot create the store {path!r}: {error.strerror}") from None
+    try:
+        os.fchmod(descriptor, 0o600)  # whatever the umask
+    finally:
+        os.close(descriptor)
+
+
 def _hex(originator_id: UUID | str) -> str:
     return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
 
 class Factory(SQLiteFactory):
-    """eventsourcing's SQLite factory, handing out the ledger's recorder with its key file."""
+    """eventsourcing's SQLite factory, handing out the ledger's recorder with its key file.
+
+    A new store file is made readable by its owner only (0600) before SQLite
+    opens it; SQLite gives its write-ahead log and shared memory the same mode.
+    """
 
     application_recorder_class = LedgerRecorder
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        super().__init__(env)
+        path = self.datastore.pool.db_name
+        if not self.datastore.pool.is_sqlite_memory_mode:
+            create_private(path)
 
     def application_recorder(self) -> ApplicationRecorder:
         return material.with_key_file(super().application_recorder(), self.env)
