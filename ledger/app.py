@@ -412,6 +412,9 @@ def _bad(number: int, refused: Refused) -> BadLine:
     return BadLine(number, str(refused), cause=refused)
 
 
+_NOTHING_SEALED: frozenset[str] = frozenset()
+
+
 def _material_of(line: wire.Line) -> frozenset[str]:
     """Check a line's material envelope; the fields it carries as their sealed token.
 

@@ -88,13 +88,13 @@ def verify_keys(ledger: Any) -> tuple[str, int | None]:
         return stale, None
     for course in sorted({c for c, _, _ in rows}):
         try:
-            kek = material.kek_of(key_file, course, current[course])
+            wrapping = material.Wrapping(course, current[course], material.kek_of(key_file, course, current[course]))
         except StoreError as error:
             return str(error), None
-        for (c, student, purpose), (kek_id, wrapped) in rows.items():
+        for (c, student, purpose), (_, wrapped) in rows.items():
             if c != course:
                 continue
-            key = material.unwrap(kek, kek_id, course, student, purpose, wrapped)
+            key = wrapping.unwrap(student, purpose, wrapped)
             record = applications[(course, student)]
             if key is None:
                 return (

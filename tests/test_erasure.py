@@ -142,7 +142,7 @@ def test_a_write_that_fails_before_its_commit_destroys_the_kek_it_made(
     def broken(*args: object) -> bytes:
         raise RuntimeError("the disk filled up")
 
-    monkeypatch.setattr(material, "wrap", broken)
+    monkeypatch.setattr(material.Wrapping, "wrap", broken)
     with pytest.raises(RuntimeError):
         ledger.append([erasure(ledger)], "lecturer")
     live_after, destroyed = KeyFile(str(key_file(sqlite_path))).read()

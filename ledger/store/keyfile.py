@@ -98,22 +98,25 @@ class KeyFile:
         finally:
             os.close(descriptor)  # releases the lock
 
-    def add(self) -> tuple[bytes, bytes]:
-        """A new KEK, appended and on disk before this returns: (id, key)."""
-        kek_id, kek = new_id(), secrets.token_bytes(KEK_SIZE)
-        line = kek_id.hex().encode() + b" " + base64.b64encode(kek) + b"\n"
+    def add(self, count: int = 1) -> list[tuple[bytes, bytes]]:
+        """`count` new KEKs, appended and on disk (one fsync) before this returns: [(id, key)]."""
+        if count <= 0:
+            return []
+        made = [(new_id(), secrets.token_bytes(KEK_SIZE)) for _ in range(count)]
+        lines = b"".join(kek_id.hex().encode() + b" " + base64.b64encode(kek) + b"\n" for kek_id, kek in made)
         descriptor = self._open(os.O_RDWR | os.O_APPEND)
         try:
             end = os.fstat(descriptor).st_size
             if end and os.pread(descriptor, 1, end - 1) != b"\n":
-                line = b"\n" + line  # after a line torn by a crash, start a fresh one
-            os.write(descriptor, line)
+                lines = b"\n" + lines  # after a line torn by a crash, start a fresh one
+            os.write(descriptor, lines)
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
-        if self.get(kek_id) != kek:
-            raise StoreError(f"the key file {self.path!r} did not keep a new key-encryption key")
-        return kek_id, kek
+        self.read()
+        if any(self._cache.get(kek_id) != kek for kek_id, kek in made):
+            raise StoreError(f"the key file {self.path!r} did not keep its new key-encryption keys")
+        return made
 
     def destroy(self, kek_ids: Iterable[bytes]) -> None:
         """Overwrite the KEKs `kek_ids` in place, fsync, and check that they are gone."""

@@ -63,25 +63,40 @@ def _aad(course: str, student: str, purpose: str, kek_id: bytes) -> bytes:
     return b"\0".join((b"subledger-key-v1", course.encode(), student.encode(), purpose.encode(), kek_id))
 
 
+class Wrapping:
+    """Wraps and unwraps the data keys of one course under one KEK (AES-256-GCM, made once)."""
+
+    def __init__(self, course: str, kek_id: bytes, kek: bytes) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        self.course, self.kek_id, self._cipher = course, kek_id, AESGCM(kek)
+
+    def wrap(self, student: str, purpose: str, key: bytes) -> bytes:
+        """`key` wrapped for this row: nonce ‖ ciphertext and tag, bound to course, student, purpose, KEK."""
+        import os
+
+        nonce = os.urandom(_NONCE)
+        return nonce + self._cipher.encrypt(nonce, key, _aad(self.course, student, purpose, self.kek_id))
+
+    def unwrap(self, student: str, purpose: str, wrapped: bytes) -> bytes | None:
+        """The key wrapped in a row, or None if the row does not open (altered, or moved from another row)."""
+        from cryptography.exceptions import InvalidTag
+
+        try:
+            aad = _aad(self.course, student, purpose, self.kek_id)
+            return self._cipher.decrypt(wrapped[:_NONCE], wrapped[_NONCE:], aad)
+        except (InvalidTag, ValueError):
+            return None
+
+
 def wrap(kek: bytes, kek_id: bytes, course: str, student: str, purpose: str, key: bytes) -> bytes:
-    """`key` wrapped under `kek` for this row: nonce ‖ AES-256-GCM ciphertext and tag."""
-    import os
-
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    nonce = os.urandom(_NONCE)
-    return nonce + AESGCM(kek).encrypt(nonce, key, _aad(course, student, purpose, kek_id))
+    """`key` wrapped under `kek` for one row (see `Wrapping`)."""
+    return Wrapping(course, kek_id, kek).wrap(student, purpose, key)
 
 
 def unwrap(kek: bytes, kek_id: bytes, course: str, student: str, purpose: str, wrapped: bytes) -> bytes | None:
-    """The key wrapped in a row, or None if the row does not open (altered, or moved from another row)."""
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    try:
-        return AESGCM(kek).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], _aad(course, student, purpose, kek_id))
-    except (InvalidTag, ValueError):
-        return None
+    """The key in one row wrapped under `kek`, or None if it does not open (see `Wrapping`)."""
+    return Wrapping(course, kek_id, kek).unwrap(student, purpose, wrapped)
 
 
 # -- reading ------------------------------------------------------------------------
@@ -165,10 +180,10 @@ def select(cursor: Cursor, dialect: Dialect, key_file: KeyFile, course: str) -> 
     kek_id = current_kek(cursor, dialect, course)
     if kek_id is None:
         return {}
-    kek = kek_of(key_file, course, kek_id)
+    wrapping = Wrapping(course, kek_id, kek_of(key_file, course, kek_id))
     keys = {}
     for student, purpose, wrapped in wrapped_rows(cursor, dialect, course, kek_id):
-        key = unwrap(kek, kek_id, course, student, purpose, wrapped)
+        key = wrapping.unwrap(student, purpose, wrapped)
         if key is not None:
             keys[(student, purpose)] = key
     return keys
@@ -191,18 +206,22 @@ class KeyWrite:
         """Insert the rows and KEK ids the changes need; call it last in the transaction."""
         if self.changes:
             assert self.key_file is not None
-            for course, ops in _by_course(self.changes).items():
-                self._course(cursor, dialect, self.key_file, course, ops)
+            plans = [self._plan(cursor, dialect, course, ops) for course, ops in _by_course(self.changes).items()]
+            fresh = iter(self.key_file.add(sum(1 for p in plans if p.position is not None)))  # one fsync
+            for plan in plans:
+                self._apply(cursor, dialect, plan, fresh)
         self.written = True
 
-    def _course(self, cursor: Cursor, dialect: Dialect, key_file: KeyFile, course: str, ops: list[Change]) -> None:
+    def _plan(self, cursor: Cursor, dialect: Dialect, course: str, ops: list[Change]) -> _Plan:
+        """What one course's changes come to: its keys to write, and whether it needs a new KEK."""
+        assert self.key_file is not None
         current = current_kek(cursor, dialect, course)
         erasures = [op for op in ops if isinstance(op, Destroyed)]
         live: dict[tuple[str, str], bytes] = {}
         if erasures and current is not None:
-            old = kek_of(key_file, course, current)
+            old = Wrapping(course, current, kek_of(self.key_file, course, current))
             for student, purpose, wrapped in wrapped_rows(cursor, dialect, course, current):
-                key = unwrap(old, current, course, student, purpose, wrapped)
+                key = old.unwrap(student, purpose, wrapped)
                 if key is not None:  # a row that does not open protects nothing; verify reports it
                     live[(student, purpose)] = key
         for op in ops:
@@ -211,27 +230,40 @@ class KeyWrite:
             else:
                 for gone in op.keys:
                     live.pop(gone, None)
-        if not erasures and current is not None:
-            kek_id, kek = current, kek_of(key_file, course, current)
-        elif not live and current is None:
-            return  # nothing was ever sealed in this course
+        if (not erasures and current is not None) or (not live and current is None):
+            return _Plan(course, current, live, None)  # the current KEK serves; or nothing was ever sealed
+        return _Plan(course, current, live, erasures[-1].position if erasures else ops[0].position)
+
+    def _apply(self, cursor: Cursor, dialect: Dialect, plan: _Plan, fresh: Iterator[tuple[bytes, bytes]]) -> None:
+        assert self.key_file is not None
+        if plan.position is None:
+            if plan.current is None:
+                return
+            wrapping = Wrapping(plan.course, plan.current, kek_of(self.key_file, plan.course, plan.current))
         else:
-            kek_id, kek = key_file.add()
+            kek_id, kek = next(fresh)
             self.made.append(kek_id)
-            position = erasures[-1].position if erasures else ops[0].position
+            wrapping = Wrapping(plan.course, kek_id, kek)
             cursor.execute(
                 dialect.sql("INSERT INTO material_keks (course, position, kek) VALUES (?, ?, ?)"),
-                (course, position, kek_id),
+                (plan.course, plan.position, kek_id),
             )
-            if current is not None:
-                self.replaced.append(current)
+            if plan.current is not None:
+                self.replaced.append(plan.current)
         cursor.executemany(
             dialect.sql("INSERT INTO material_keys (course, student, purpose, kek, wrapped) VALUES (?, ?, ?, ?, ?)"),
             [
-                (course, student, purpose, kek_id, wrap(kek, kek_id, course, student, purpose, key))
-                for (student, purpose), key in live.items()
+                (plan.course, student, purpose, wrapping.kek_id, wrapping.wrap(student, purpose, key))
+                for (student, purpose), key in plan.live.items()
             ],
         )
+
+
+class _Plan(NamedTuple):
+    course: str
+    current: bytes | None  # the course's KEK before this insert
+    live: dict[tuple[str, str], bytes]  # the keys to write
+    position: int | None  # where a new KEK comes from (None: no new KEK)
 
 
 def _by_course(changes: Sequence[Change]) -> dict[str, list[Change]]:
