@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -41,7 +40,7 @@ DESTROYED = b"-" * _KEK_TEXT
 
 def new_id() -> bytes:
     """A fresh KEK id."""
-    return secrets.token_bytes(ID_SIZE)
+    return os.urandom(ID_SIZE)
 
 
 class KeyFile:
@@ -102,7 +101,7 @@ class KeyFile:
         """`count` new KEKs, appended and on disk (one fsync) before this returns: [(id, key)]."""
         if count <= 0:
             return []
-        made = [(new_id(), secrets.token_bytes(KEK_SIZE)) for _ in range(count)]
+        made = [(new_id(), os.urandom(KEK_SIZE)) for _ in range(count)]
         lines = b"".join(kek_id.hex().encode() + b" " + base64.b64encode(kek) + b"\n" for kek_id, kek in made)
         descriptor = self._open(os.O_RDWR | os.O_APPEND)
         try:

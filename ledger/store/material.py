@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from eventsourcing.utils import Environment
 
@@ -38,22 +37,25 @@ RAW_KEYS_MESSAGE = (
 )
 
 
-class NewKey(NamedTuple):
+# (Plain classes, not NamedTuples or dataclasses: this module is imported by every cold start.)
+
+
+class NewKey:
     """A data key an event made: for `student`'s material of `purpose`, at `position`."""
 
-    course: str
-    position: int
-    student: str
-    purpose: str
-    key: bytes
+    __slots__ = ("course", "key", "position", "purpose", "student")
+
+    def __init__(self, course: str, position: int, student: str, purpose: str, key: bytes) -> None:
+        self.course, self.position, self.student, self.purpose, self.key = course, position, student, purpose, key
 
 
-class Destroyed(NamedTuple):
+class Destroyed:
     """The data keys an erasure at `position` destroys, as (student, purpose)."""
 
-    course: str
-    position: int
-    keys: tuple[tuple[str, str], ...]
+    __slots__ = ("course", "keys", "position")
+
+    def __init__(self, course: str, position: int, keys: tuple[tuple[str, str], ...]) -> None:
+        self.course, self.position, self.keys = course, position, keys
 
 
 Change = NewKey | Destroyed
@@ -192,15 +194,15 @@ def select(cursor: Cursor, dialect: Dialect, key_file: KeyFile, course: str) -> 
 # -- writing ------------------------------------------------------------------------
 
 
-@dataclass
 class KeyWrite:
     """The key changes of one insert, written inside its transaction (`write`), KEKs around it."""
 
-    key_file: KeyFile | None
-    changes: Sequence[Change]
-    made: list[bytes] = field(default_factory=list)  # KEKs added to the key file
-    replaced: list[bytes] = field(default_factory=list)  # KEKs to destroy once committed
-    written: bool = False  # the transaction's work is done: only its commit is left
+    def __init__(self, key_file: KeyFile | None, changes: Sequence[Change]) -> None:
+        self.key_file = key_file
+        self.changes = changes
+        self.made: list[bytes] = []  # KEKs added to the key file
+        self.replaced: list[bytes] = []  # KEKs to destroy once committed
+        self.written = False  # the transaction's work is done: only its commit is left
 
     def write(self, cursor: Cursor, dialect: Dialect) -> None:
         """Insert the rows and KEK ids the changes need; call it last in the transaction."""
@@ -259,11 +261,18 @@ class KeyWrite:
         )
 
 
-class _Plan(NamedTuple):
-    course: str
-    current: bytes | None  # the course's KEK before this insert
-    live: dict[tuple[str, str], bytes]  # the keys to write
-    position: int | None  # where a new KEK comes from (None: no new KEK)
+class _Plan:
+    """What one course's key changes come to."""
+
+    __slots__ = ("course", "current", "live", "position")
+
+    def __init__(
+        self, course: str, current: bytes | None, live: dict[tuple[str, str], bytes], position: int | None
+    ) -> None:
+        self.course = course
+        self.current = current  # the course's KEK before this insert
+        self.live = live  # the keys to write
+        self.position = position  # where a new KEK comes from (None: no new KEK)
 
 
 def _by_course(changes: Sequence[Change]) -> dict[str, list[Change]]:
