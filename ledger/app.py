@@ -167,6 +167,11 @@ class Ledger(Application[UUID]):
     def factory(self, factory: InfrastructureFactory[Any]) -> None:
         self._factory = factory
 
+    def close(self) -> None:
+        """Close the store (an unborn one stays unmade)."""
+        self.closing.set()
+        self._factory.close()
+
     # -- writing -------------------------------------------------------------
 
     def append(self, events: list[ev.Event], actor: str) -> list[Recorded]:

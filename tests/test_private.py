@@ -82,6 +82,16 @@ def test_a_dry_run_or_a_refused_import_makes_no_file(tmp_path: Path) -> None:
     assert done.exit_code == 0 and done.stdout.startswith("appended 16 events"), done.output
 
 
+def test_closing_a_ledger_on_a_store_never_written_makes_no_file(tmp_path: Path) -> None:
+    """As the CLI's process ends after a dry run, the ledger is closed (or collected): still no file."""
+    store = tmp_path / "ledger.sqlite"
+    ledger = Ledger(str(store))
+    ledger.import_lines([line.encode() for line in jsonl(*semester_lines()).splitlines()], "t", dry_run=True)
+    ledger.close()
+    del ledger
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_ledger_opened_before_another_process_made_the_store_sees_it(tmp_path: Path) -> None:
     store = str(tmp_path / "ledger.sqlite")
     early = Ledger(store)
