@@ -19,9 +19,11 @@ from tests.cli_helpers import run
 from tests.contract_helpers import (
     COURSE,
     REJECTED,
+    course_opened,
     current_kek,
     destruction_fails,
     erasure,
+    key_file,
     param,
     raw,
     selected_course,
@@ -131,3 +133,30 @@ def test_verify_finishes_an_erasure_cut_short_or_reports_it(sqlite_path: str, mo
     restore()
     assert _verify(sqlite_path)[0] == 0  # now it can: it finishes the destruction, and all holds
     assert KeyFile(sqlite_path + ".keys").get(old_id) is None
+
+
+def test_concurrent_writers_of_applications_share_one_kek(store_url: str) -> None:
+    """Processes racing to seal the first applications of a course end with one KEK, and keys that verify."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    Ledger(store_url).append([course_opened()], "setup")
+    script = (
+        "import sys; from ledger.app import Ledger; from tests.contract_helpers import applications; "
+        "L = Ledger(sys.argv[1]); first = int(sys.argv[2]); "
+        "[L.append([a], 'w') for a in applications(5, first=first)]"
+    )
+    root = Path(__file__).resolve().parent.parent
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, store_url, str(first)], cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+        for first in (0, 10, 20, 30)
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    ledger = Ledger(store_url)
+    assert len(ledger.course(COURSE).applications) == 20
+    assert len([k for c, _, k in ledger.recorder.kek_history() if c == COURSE]) == 1  # type: ignore[attr-defined]
+    code, said = _verify(store_url)
+    assert code == 0 and said.startswith("verified 21 events"), said
+    live, _ = KeyFile(str(key_file(store_url))).read()
+    assert len(live) == 1  # the KEKs made by writers that lost the race were destroyed again
