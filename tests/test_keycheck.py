@@ -8,17 +8,25 @@ exits 1 naming what is wrong.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
+import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as hypothesis_event
+from hypothesis import strategies as st
 
 from ledger import vault
 from ledger.app import Ledger
+from ledger.keycheck import verify_keys
 from ledger.store import material
 from ledger.store.keyfile import KeyFile
 from tests.cli_helpers import run
 from tests.contract_helpers import (
     COURSE,
     REJECTED,
+    T0,
+    applications,
     course_opened,
     current_kek,
     destruction_fails,
@@ -160,3 +168,82 @@ def test_concurrent_writers_of_applications_share_one_kek(store_url: str) -> Non
     assert code == 0 and said.startswith("verified 21 events"), said
     live, _ = KeyFile(str(key_file(store_url))).read()
     assert len(live) == 1  # the KEKs made by writers that lost the race were destroyed again
+
+
+# -- any history of applications, decisions and erasures ------------------------
+
+Round = tuple[int, list[str], bool, bool]  # new applicants, their decisions, a later withdrawal, an erasure
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rounds=st.lists(
+        st.tuples(
+            st.integers(0, 4),
+            st.lists(st.sampled_from(["accept", "reject", "withdraw"]), min_size=4, max_size=4),
+            st.booleans(),
+            st.sampled_from([True, True, False]),  # erasures are what this is about
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    batch=st.integers(1, 4),
+)
+def test_keys_follow_any_history_of_applications_and_erasures(
+    tmp_path_factory: pytest.TempPathFactory, rounds: list[Round], batch: int
+) -> None:
+    """Whatever happened, in whatever batches, the keys verify and each field reads as a small model
+    of SPEC §1.9 says: statements go at every erasure, names of those never admitted too."""
+    from ledger import events as ev
+
+    store = str(tmp_path_factory.mktemp("history") / "ledger.sqlite")
+    ledger = Ledger(store)
+    ledger.append([course_opened()], "setup")
+    at = T0
+    events: list[ev.Event] = []
+    statement_erased: set[str] = set()
+    name_erased: set[str] = set()
+    accepted: set[str] = set()
+    erased: set[str] = set()
+    applied = 0
+    for new, decisions, withdraw_later, erase in rounds:
+        students = []
+        for i in range(applied, applied + new):
+            at += timedelta(minutes=1)
+            events.append(msgspec.structs.replace(applications(1, first=i)[0], at=at))
+            students.append(f"23{i:04d}")
+        applied += new
+        for student, decision in zip(students, decisions, strict=False):
+            at += timedelta(minutes=1)
+            if decision == "accept":
+                events.append(ev.ApplicationAccepted(course=COURSE, at=at, student=student))
+                accepted.add(student)
+            elif decision == "reject":
+                events.append(ev.ApplicationRejected(course=COURSE, at=at, student=student, reason="r"))
+            else:
+                events.append(ev.ApplicationWithdrawn(course=COURSE, at=at, student=student, reason="w"))
+        if withdraw_later:
+            for student in sorted(accepted & set(students)):
+                at += timedelta(minutes=1)
+                events.append(ev.ApplicationWithdrawn(course=COURSE, at=at, student=student, reason="left"))
+        if erase and set(f"23{i:04d}" for i in range(applied)) - erased:
+            named = tuple(f"23{i:04d}" for i in range(applied) if f"23{i:04d}" not in erased)
+            at += timedelta(minutes=1)
+            events.append(ev.ApplicationMaterialErased(course=COURSE, at=at, students=named))
+            erased.update(named)
+            statement_erased.update(named)
+            name_erased.update(s for s in named if s not in accepted)
+    for start in range(0, len(events), batch):
+        ledger.append(events[start : start + batch], "staff")
+
+    assert verify_keys(ledger) == ("", None)
+    course = ledger.course(COURSE)
+    hypothesis_event(f"erasures: {len(course.erasures)}")
+    for student, application in course.applications.items():
+        opened = ledger.readable(COURSE, application.submitted).event
+        i = int(student[2:])
+        assert opened.statement == (vault.ERASED if student in statement_erased else f"statement number {i}")
+        assert opened.name == (vault.ERASED if student in name_erased else f"Student {i}")
+    live, _ = KeyFile(store + ".keys").read()
+    assert len(live) <= 1 and not material.replaced_keks(ledger.recorder.kek_history()) & set(live)  # type: ignore[attr-defined]
+    ledger.close()
