@@ -23,6 +23,8 @@ GROUPS = [
     "write",
     "read",
     "integrity",
+    "allocation",
+    "load",
 ]
 
 Benchmark = Callable[[Config], list[Result]]

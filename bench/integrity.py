@@ -126,9 +126,9 @@ def bench_verify(cfg: Config) -> list[Result]:
         if count != size:
             raise AssertionError(f"read_and_hash read {count:,} rows, the store holds {size:,}")
 
-    def sound(verdict: integrity.Verdict) -> None:
-        if not verdict.ok or verdict.size != size:
-            raise AssertionError(f"verify found a problem in a sound store: {verdict}")
+    def sound(verification: integrity.Verification) -> None:
+        if not verification.ok or verification.size != size:
+            raise AssertionError(f"verify found a problem in a sound store: {verification}")
 
     samples = interleave(
         {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 import click
 
 from cli.main import Session
-from cli.params import INSTANT
+from cli.params import INSTANT, choice_of
+from ledger import events as ev
 
 
 def appends(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -21,19 +23,24 @@ def appends(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def command(session: Session, at: datetime | None, **kwargs: Any) -> None:
         from ledger import clock
-        from ledger.events import type_name
 
         built = fn(session, at or clock.now(), **kwargs)
         if built is None:
             return
-        events = built if isinstance(built, list) else [built]
-        ledger = session.ledger(must_exist=False)
-        for record in ledger.append(events, session.actor):
-            click.echo(f"recorded {type_name(record.event)} at position {record.position} (id {record.id})")
-        for notice in ledger.notices:
-            click.echo(f"note: {notice}", err=True)
+        record(session, built if isinstance(built, list) else [built])
 
     return command
+
+
+def record(session: Session, events: list[Any], decided_on: int | None = None) -> None:
+    """Append `events` and print what was recorded (`decided_on`: see `Ledger.append`)."""
+    from ledger.events import type_name
+
+    ledger = session.ledger(must_exist=False)
+    for recorded in ledger.append(events, session.actor, decided_on):
+        click.echo(f"recorded {type_name(recorded.event)} at position {recorded.position} (id {recorded.id})")
+    for notice in ledger.notices:
+        click.echo(f"note: {notice}", err=True)
 
 
 def _group_spec(value: str) -> Any:
@@ -86,7 +93,7 @@ def _text_or_file(value: str) -> str:
 @click.argument("student")
 @click.option("--name", required=True, help="The applicant's name.")
 @click.option("--email", required=True, help="The applicant's email.")
-@click.option("--programme", type=click.Choice(["bachelor", "master"]), required=True, help="Study programme.")
+@click.option("--programme", type=choice_of(ev.Programme), required=True, help="Study programme.")
 @click.option("--prerequisite", required=True, help="The prerequisite the applicant meets.")
 @click.option("--statement", default="", help="Statement of motivation: TEXT or @FILE.")
 @appends
@@ -168,27 +175,99 @@ def prefer(session: Session, at: datetime, student: str, groups: tuple[str, ...]
     return ev.GroupPreferenceRegistered(course=session.course(), at=at, student=student, priorities=groups)
 
 
+# JSON readers that hold numbers as doubles (JavaScript, jq) keep seeds below 2**53 exact.
+SEEDS = 2**53
+
+
 @click.command("allocate-groups")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the tie-breaking shuffle.")
-@click.option("--dry-run", is_flag=True, help="Show the allocation without recording it.")
+@click.option("--seed", type=click.IntRange(0, SEEDS - 1), help="Seed of the lottery that breaks ties (default: a fresh one).")
+@click.option("--dry-run", is_flag=True, help="Show the allocation and how well it serves, without recording it.")
+@click.option("--verify", is_flag=True, help="Re-derive the recorded allocation from the ledger and its seed; exit 1 if it differs.")
 @appends
-def allocate_groups(session: Session, at: datetime, seed: int, dry_run: bool) -> Any:
+def allocate_groups(session: Session, at: datetime, seed: int | None, dry_run: bool, verify: bool) -> Any:
     """Allocate participants to groups from their preferences (GroupsAllocated).
+
+    Rank-optimal: as many as possible get a group they ranked, with the least
+    total rank (first choice 0, second 1, …); a lottery drawn from the seed
+    breaks ties; those without a preference fill the remaining seats evenly.
+    The seed is printed and recorded. --verify re-derives the allocation in
+    effect from the events recorded before it and its seed, says whether the
+    two match and whether the recorded one is rank-optimal, and lists who is
+    where in each when they differ.
 
     \b
     Example:
       subledger allocate-groups --seed 2025 --dry-run
+      subledger allocate-groups
+      subledger allocate-groups --verify
     """
+    if verify:
+        if seed is not None or dry_run:
+            raise click.UsageError("--verify uses the recorded seed; it takes no --seed or --dry-run")
+        _verify_allocation(session)
+        return None
+    import secrets
+
+    from ledger import allocation as alloc
     from ledger import events as ev
-    from ledger.allocation import allocate
+    from ledger.errors import Stale, StoreError
 
     name = session.course()
-    allocation = allocate(session.ledger().course(name), seed)
-    if dry_run:
-        for student, group in sorted(allocation.items()):
-            click.echo(f"{student}\t{group}")
-        return None
-    return ev.GroupsAllocated(course=name, at=at, allocation=allocation, seed=seed)
+    seed = secrets.randbelow(SEEDS) if seed is None else seed
+    for _ in range(3):
+        course = session.ledger().course(name)
+        participants, preferences, capacities = alloc.inputs(course.view(as_of=at))
+        allocation = alloc.allocate_preferences(participants, preferences, capacities, seed)
+        if dry_run:
+            for student, group in allocation.items():
+                click.echo(f"{student}\t{group}")
+        tally = alloc.tally(allocation, participants, preferences, capacities)
+        click.echo(f"seed {seed}: {tally.describe()}")
+        if dry_run:
+            return None
+        event = ev.GroupsAllocated(course=name, at=at, allocation=allocation, seed=seed)
+        try:
+            record(session, [event], decided_on=len(course.records))
+            return None
+        except Stale:
+            click.echo("note: the course changed while allocating; allocating again", err=True)
+    raise StoreError("the course kept changing while allocating; try again")
+
+
+def _verify_allocation(session: Session) -> None:
+    from ledger import clock
+    from ledger.allocation import rederive
+
+    name = session.course()
+    course = session.ledger().course(name)
+    found = rederive(course)
+    event = found.event
+    at = event.at.astimezone(clock.zone(course.opened.timezone))
+    click.echo(
+        f"allocation at position {found.record.position} (id {found.record.id}, seed {event.seed}), "
+        f"re-derived from the {found.basis} events of {name} recorded before it, as of {at.isoformat()}"
+    )
+    click.echo(f"recorded:   {found.recorded_tally.describe()}")
+    click.echo(f"re-derived: {found.derived_tally.describe()}")
+    for student in found.strangers:
+        click.echo(f"{student} was not a participant then")
+    for group, members, capacity in found.over_capacity:
+        click.echo(f"group {group!r} holds {members}, it seats {capacity}")
+    best = found.derived_tally
+    optimal = (
+        "it is rank-optimal"
+        if found.optimal
+        else f"it is not rank-optimal (the best: {best.in_ranked} in a ranked group, total rank {best.total_rank})"
+    )
+    if found.matches:
+        click.echo(f"the recorded allocation matches; {optimal}")
+        return
+    click.echo(f"the recorded allocation differs for {len(found.differences)} participant(s); {optimal}")
+    click.echo("student\trecorded\tre-derived")
+    for student, recorded, derived in found.differences:
+        click.echo(f"{student}\t{recorded or '-'}\t{derived or '-'}")
+    click.echo("verification failed: the recorded allocation is not the one its seed gives", err=True)
+    sys.exit(1)
 
 
 @click.command("change-group")
@@ -266,7 +345,7 @@ def hand_in(session: Session, at: datetime, assignment: str, team: tuple[str, ..
 @click.command("present")
 @click.argument("assignment")
 @click.argument("student")
-@click.option("--outcome", type=click.Choice(["explained", "failed_to_explain", "absent"]), required=True, help="How it went.")
+@click.option("--outcome", type=choice_of(ev.Outcome), required=True, help="How it went.")
 @appends
 def present(session: Session, at: datetime, assignment: str, student: str, outcome: str) -> Any:
     """Record a presentation in the exercise session (PresentationRecorded).
@@ -285,7 +364,7 @@ def present(session: Session, at: datetime, assignment: str, student: str, outco
 @click.command("assess")
 @click.argument("assignment")
 @click.argument("student")
-@click.option("--verdict", type=click.Choice(["sufficient", "insufficient_effort", "uncited_copy"]), required=True, help="The assessor's verdict.")
+@click.option("--verdict", type=choice_of(ev.Verdict), required=True, help="The assessor's verdict.")
 @click.option("--note", default="", help="A note on the verdict.")
 @appends
 def assess(session: Session, at: datetime, assignment: str, student: str, verdict: str, note: str) -> Any:
@@ -361,7 +440,7 @@ def close_coursework(session: Session, at: datetime) -> Any:
 
 @click.command("register-exam")
 @click.argument("student")
-@click.option("--mode", type=click.Choice(["graded", "certificate"]), required=True, help="Graded exam or certificate (Schein).")
+@click.option("--mode", type=choice_of(ev.ExamMode), required=True, help="Graded exam or certificate (Schein).")
 @appends
 def register_exam(session: Session, at: datetime, student: str, mode: str) -> Any:
     """Register a participant for the exam (ExamRegistered).

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
-HELP_FILE = os.path.join(os.path.dirname(__file__), "help.txt")
+from cli.failures import flush
+from cli.helpfile import HELP_FILE
 
 
 def run() -> None:
@@ -18,6 +19,7 @@ def run() -> None:
     if sys.argv[1:] in (["--help"], ["-h"]):
         with open(HELP_FILE, encoding="utf-8") as handle:
             sys.stdout.write(handle.read())
+        flush()
         return
     from cli.main import main
 
@@ -30,8 +32,7 @@ def run() -> None:
     # returns, so the interpreter's teardown — collecting every module and
     # closing pools that hold nothing — is pure cost: about 13 ms, a sixth of
     # a command. Flush what we printed and leave.
-    sys.stdout.flush()
-    sys.stderr.flush()
+    flush()
     os._exit(code)
 
 

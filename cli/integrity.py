@@ -74,14 +74,21 @@ def verify(session: Session, checkpoint_file: IO[str] | None, trust_file: IO[byt
             sys.exit(1)
     elif trust_file is not None:
         raise click.UsageError("--trust needs a CHECKPOINT to check")
-    verdict = integrity.verify(session.ledger(), trusted)
-    verdict = keycheck.checked(session.ledger(), verdict)  # the material keys (ADR 9)
-    if not verdict.ok:
-        where = f" (first bad position: {verdict.bad_position})" if verdict.bad_position else ""
-        click.echo(f"verification failed: {verdict.problem}{where}", err=True)
+    verification = integrity.verify(session.ledger(), trusted)
+    verification = keycheck.checked(session.ledger(), verification)  # the material keys (ADR 9)
+    if not verification.ok:
+        where = f" (first bad position: {verification.bad_position})" if verification.bad_position else ""
+        click.echo(f"verification failed: {verification.problem}{where}", err=True)
+        sys.exit(1)
+    from projections.verify import verify_views
+
+    views = verify_views(session.store)  # the stored views against a rebuild of the log
+    for problem in views.problems:
+        click.echo(f"verification failed: {problem}", err=True)
+    if not views.ok:
         sys.exit(1)
     against = f"; extends the checkpoint of {trusted.size} events" if trusted else ""
-    click.echo(f"verified {verdict.size} events of {verdict.origin}{against}")
+    click.echo(f"verified {verification.size} events of {verification.origin}{against}")
 
 
 @click.command("receipt")
@@ -90,14 +97,16 @@ def verify(session: Session, checkpoint_file: IO[str] | None, trust_file: IO[byt
 @click.option("-o", "--output", type=click.File("w"), default="-", help="Write to FILE instead of stdout.")
 @click.pass_obj
 def receipt(session: Session, event_id: str, size: int | None, output: IO[str]) -> None:
-    """Print an inclusion proof that one event is in the ledger.
+    """Print a receipt: one event as stored, with a proof that it is in the ledger.
 
     Checked offline with `verify-receipt` against a checkpoint of the same
-    size; it reveals no other event.
+    size. It carries this event as stored (application material stays
+    sealed) and only hashes of the others, so it reveals no other event.
 
     \b
     Example:
       subledger receipt 0b6c3f0e-8a1d-4c52-9d3e-7f1a2b3c4d5e -o receipt.json
+      subledger receipt 0b6c3f0e-8a1d-4c52-9d3e-7f1a2b3c4d5e --size 1009 -o receipt.json
     """
     from uuid import UUID
 
@@ -111,30 +120,36 @@ def receipt(session: Session, event_id: str, size: int | None, output: IO[str]) 
 
 
 @click.command("verify-receipt")
-@click.argument("receipt_file", metavar="RECEIPT", type=click.File("r"))
+@click.argument("receipt_file", metavar="RECEIPT", type=click.File("rb"))
 @click.argument("checkpoint_file", metavar="CHECKPOINT", type=click.File("r"))
-def verify_receipt(receipt_file: IO[str], checkpoint_file: IO[str]) -> None:
+def verify_receipt(receipt_file: IO[bytes], checkpoint_file: IO[str]) -> None:
     """Check a receipt against a checkpoint, offline, without the store.
+
+    Prints where the event is and the event itself, as `export events` writes
+    it (application material sealed). Exit 1 when the receipt does not prove
+    its event under the checkpoint: any edit of a receipt fails.
 
     \b
     Example:
       subledger verify-receipt receipt.json checkpoint.txt
     """
     from ledger import checkpoint as cp
+    from ledger import wire
 
     try:
-        held = cp.Receipt.parse_json(_read(receipt_file, "receipt"))
         point = cp.Checkpoint.parse(_read(checkpoint_file, "checkpoint"))
     except ValueError as error:
-        raise click.BadParameter(str(error)) from None
+        raise click.BadParameter(str(error), param_hint="CHECKPOINT") from None
     try:
-        cp.check_receipt(held, point)
-    except ValueError as error:
-        click.echo(f"verification failed: {error}", err=True)
+        # The receipt is what is being verified: whatever is wrong with it is a failed verification.
+        held = cp.Receipt.parse_json(receipt_file.read().decode("utf-8"))
+        proven = cp.check_receipt(held, point)
+    except (ValueError, UnicodeDecodeError) as error:
+        message = "the receipt is not text" if isinstance(error, UnicodeDecodeError) else str(error)
+        click.echo(f"verification failed: {message}", err=True)
         sys.exit(1)
-    click.echo(
-        f"event {held.event_id} is at position {held.position} of {point.origin} ({point.size} events)"
-    )
+    click.echo(f"event {proven.id} is at position {proven.position} of {point.origin} ({point.size} events):")
+    click.echo(wire.encode_line(proven).decode())
 
 
 @click.command("keygen")

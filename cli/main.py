@@ -39,18 +39,13 @@ class Session:
             self._ledger = Ledger(self.store)
         return self._ledger
 
-    def course(self, courses: list[str] | None = None) -> str:
-        """The course a command is about: --course, or the only one of `courses` (default: the store's)."""
+    def course(self) -> str:
+        """The course an append is about: --course (the rules check it), or the store's only one."""
         if self.course_option:
             return self.course_option
-        from ledger.errors import StoreError
+        from projections.reading import choose_course
 
-        courses = self.ledger().courses() if courses is None else courses
-        if len(courses) == 1:
-            return courses[0]
-        if not courses:
-            raise StoreError("the store holds no course yet: open one with open-course")
-        raise StoreError(f"the store holds several courses ({', '.join(courses)}): pass --course")
+        return choose_course(self.ledger().courses(), None)
 
 
 def _login_name() -> str:
@@ -75,7 +70,8 @@ class LedgerGroup(click.Group):
         import importlib
 
         module = importlib.import_module(module_name)
-        return next(c for c in module.COMMANDS if c.name == cmd_name)
+        command: click.Command = next(c for c in module.COMMANDS if c.name == cmd_name)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -88,7 +84,23 @@ class LedgerGroup(click.Group):
         except LedgerError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(1)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # usage errors and the like: click says them
+        except BrokenPipeError:
+            # The reader went away (`subledger log | head -1`): nothing is wrong, say nothing.
+            from cli.failures import closed_pipe
 
+            closed_pipe()
+            sys.exit(0)
+        except Exception as error:  # noqa: BLE001 - a bug: shown as one, never as a refusal
+            from cli.failures import internal_error
+
+            internal_error(error, ctx.invoked_subcommand)
+            sys.exit(INTERNAL_ERROR)
+
+
+# The exit code of a bug (sysexits' EX_SOFTWARE): neither a refusal (1) nor wrong usage (2).
+INTERNAL_ERROR = 70
 
 # A fixed width keeps help text the same on every terminal (cli/help.txt is a copy).
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 80, "terminal_width": 80}
@@ -153,7 +165,7 @@ def rendered_help() -> str:
 
 def write_help() -> None:
     """Refresh cli/help.txt after changing a command: `python -c 'import cli.main as m; m.write_help()'`."""
-    from cli.entry import HELP_FILE
+    from cli.helpfile import HELP_FILE
 
     with open(HELP_FILE, "w", encoding="utf-8") as handle:
         handle.write(rendered_help())

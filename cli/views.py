@@ -1,8 +1,9 @@
 """Commands that read the views: status, log, explain, export, rebuild.
 
-Every read first catches the views up with the ledger (only what is new), then
-cuts them to the clock (`--as-of`, `--known-at`) and renders. The output
-options are resolved once, by `output_options`.
+Each parses its options, calls the read side's library (`projections`: it
+catches the views up, cuts the course to the clock and folds it) and renders
+the typed rows it returns. The output options are resolved once, by
+`output_options`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
 from cli.main import Session
 from cli.params import INSTANT
 from projections.formats import FORMATS
+
+if TYPE_CHECKING:
+    from projections.formats import Table
+    from projections.reading import Reading
 
 EXTENSIONS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".xlsx": "xlsx", ".txt": "table"}
 
@@ -33,25 +38,6 @@ class Output:
     as_of: datetime | None
     known_at: datetime | None
     path: str | None
-
-    def clock(self, tz: str) -> Any:
-        """The view's clock: instants without an offset are read in the course's zone `tz`.
-
-        `--as-of` defaults to `--known-at` when only that is given (the ledger
-        as it was found then), else to now.
-        """
-        from ledger import clock
-        from projections.scope import Clock
-
-        def read(value: datetime | None, option: str) -> datetime | None:
-            try:
-                return None if value is None else clock.localize(value, tz)
-            except clock.BadInstant as error:
-                raise click.BadParameter(str(error), param_hint=option) from None
-
-        known_at = read(self.known_at, "--known-at")
-        as_of = read(self.as_of, "--as-of") or known_at or clock.now()
-        return Clock(as_of, known_at)
 
     @property
     def format(self) -> str:
@@ -131,66 +117,18 @@ def output_options(formats: bool = True) -> Callable[[Callable[..., Any]], Calla
     return decorate
 
 
-# -- opening the views --------------------------------------------------------
+# -- reading ----------------------------------------------------------------------
 
 
-def open_views(session: Session) -> Any:
-    """The store's views, caught up with its ledger."""
-    from ledger.errors import StoreError
-    from projections.runner import Views
+def read(session: Session, out: Output, student: str | None = None) -> Reading:
+    """The course the session names, read from its store under the output's clock."""
+    from projections.reading import BadClock
+    from projections.reading import read as read_course
 
-    session.require_store()
-    views = Views.open(session.store)
     try:
-        views.catch_up()
-    except Exception as error:  # noqa: BLE001 - e.g. a read-only file or a lock held too long
-        raise StoreError(f"cannot bring the views up to date: {error}") from None
-    return views
-
-
-def course_name(session: Session, views: Any) -> str:
-    """The course a read is about: --course, or the only one in the store."""
-    from ledger.errors import StoreError
-
-    courses = views.courses()
-    if session.course_option and session.course_option not in courses:
-        raise StoreError(f"no course {session.course_option!r} in the store")
-    return session.course(courses)
-
-
-@dataclass
-class Loaded:
-    """A course's records, read from the views, and the clock to cut them with."""
-
-    views: Any
-    name: str
-    records: list[Any]
-    clock: Any
-    tz: str
-
-    def visible(self) -> list[Any]:
-        """The records the clock lets the view see."""
-        from projections.scope import visible
-
-        return visible(self.records, self.clock)
-
-    def course(self) -> Any:
-        """The course folded from what the clock lets the view see."""
-        from ledger.course import Course
-
-        return Course.fold(self.name, self.visible())
-
-
-def load(session: Session, out: Output, student: str | None = None) -> Loaded:
-    """Open the views, pick the course, read its records (with `student`: their share)."""
-    from ledger import events as ev
-
-    views = open_views(session)
-    name = course_name(session, views)
-    records = views.records(name, student)
-    opened = records[0].event if records else None
-    tz = opened.timezone if isinstance(opened, ev.CourseOpened) else "UTC"
-    return Loaded(views, name, records, out.clock(tz), tz)
+        return read_course(session.store, session.course_option, as_of=out.as_of, known_at=out.known_at, student=student)
+    except BadClock as error:
+        raise click.BadParameter(str(error), param_hint="--" + error.field.replace("_", "-")) from None
 
 
 # -- the commands ----------------------------------------------------------------
@@ -216,17 +154,13 @@ def status(session: Session, student: str | None, out: Output) -> None:
       subledger status --as-of 2025-05-01T12:00
       subledger status --known-at 2025-05-01T12:00 --format json
     """
-    from ledger.course import Course
-    from projections import scope
-    from projections import status as views
+    from cli import rendering
+    from projections.status import course_status, student_status
 
-    loaded = load(session, out, student or None)
-    at = loaded.clock.as_of
     if student:
-        course = Course.fold(loaded.name, scope.share(loaded.visible(), student))
-        lines, table = views.student(course, student, at)
+        lines, table = rendering.student(student_status(read(session, out, student), student))
     else:
-        lines, table = views.course_glance(loaded.course(), at)
+        lines, table = rendering.course(course_status(read(session, out)))
     out.table(table, lines)
 
 
@@ -248,10 +182,10 @@ def log(session: Session, student: str | None, assignment: str | None, out: Outp
       subledger log --student 231045
       subledger log --assignment A03 --known-at 2025-05-01T00:00
     """
-    from projections import audit
+    from projections import log as audit
+    from projections.formats import table
 
-    loaded = load(session, out)
-    out.table(audit.log(loaded.visible(), loaded.tz, student, assignment))
+    out.table(table(audit.log(read(session, out), student, assignment), audit.LogRow, title="log"))
 
 
 @click.command("explain")
@@ -270,16 +204,17 @@ def explain(session: Session, student: str, out: Output) -> None:
       subledger explain 231045
       subledger explain 231045 --as-of 2025-05-01T12:00
     """
-    from projections import audit
+    from cli import rendering
+    from projections.explain import explain as why
 
-    loaded = load(session, out)
-    course = loaded.course()
-    name = loaded.views.names(course, [student]).get(student, "")
-    out.text(audit.explain(course, student, name, loaded.clock))
+    out.text(rendering.explanation(why(read(session, out), student)))
+
+
+EXPORTS = ("admission", "roster", "gradebook", "exam", "events")
 
 
 @click.command("export")
-@click.argument("view", type=click.Choice(["admission", "roster", "gradebook", "exam", "events"]))
+@click.argument("view", type=click.Choice(EXPORTS))
 @output_options()
 @click.pass_obj
 def export(session: Session, view: str, out: Output) -> None:
@@ -309,28 +244,32 @@ def export(session: Session, view: str, out: Output) -> None:
       subledger export events -o backup.jsonl
     """
     if view == "events":
+        from projections.events import lines
+
         if out.fmt not in (None, "jsonl") or out.as_of or out.known_at:
             raise click.UsageError("the events export is the whole ledger as JSONL; it takes only -o")
         with out.stream() as stream:
-            for line in session.ledger().export_lines():
+            for line in lines(session.store):
                 stream.write(line + b"\n")
         return
-    from projections import tables
+    out.table(sheet(view, read(session, out)))
 
-    loaded = load(session, out)
-    course = loaded.course()
-    at = loaded.clock.as_of
+
+def sheet(view: str, reading: Reading) -> Table:
+    """An export view of `reading` as a table."""
+    from projections import admission, exam, gradebook, roster
+    from projections.formats import table
+
+    if view == "admission":
+        return table(admission.admission(reading), admission.AdmissionRow, title=view)
     if view == "roster":
-        table = tables.roster(course, at)
-    else:
-        names = loaded.views.names(course, course.applications)
-        if view == "admission":
-            table = tables.admission(course, at, names)
-        elif view == "gradebook":
-            table = tables.gradebook(course, at, names)
-        else:
-            table = tables.exam(course, names)
-    out.table(table)
+        return table(roster.roster(reading), roster.RosterRow, title=view)
+    if view == "gradebook":
+        book = gradebook.gradebook(reading)
+        return table(book.rows, gradebook.GradebookRow, title=view, spread=book.assignments)
+    if view == "exam":
+        return table(exam.exam(reading), exam.ExamRow, title=view)
+    raise ValueError(f"no export view {view!r}")
 
 
 @click.command("rebuild")
@@ -342,10 +281,9 @@ def rebuild(session: Session) -> None:
     Example:
       subledger rebuild
     """
-    from projections.runner import Views
+    from projections.reading import open_store
 
-    session.require_store()
-    views = Views.open(session.store)
+    views = open_store(session.store)
     with click.progressbar(length=views.head(), label="rebuilding the views", file=sys.stderr) as bar:
         applied = views.rebuild(lambda done, total: bar.update(done - bar.pos))
     courses = len(views.courses())

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -33,9 +33,12 @@ from ledger import clock, rules, vault, wire
 from ledger import events as ev
 from ledger.bulk import paused_gc
 from ledger.course import Course
-from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, StoreError, first_line
+from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, Stale, StoreError, first_line
 from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
-from ledger.store import LogRow, cannot_open, is_postgres, material, store_env
+from ledger.store import LogRow, cannot_open, is_postgres, material, sqlite_file, store_env
+
+if TYPE_CHECKING:
+    from ledger.checkpoint import Checkpoint  # only a restore with --checkpoint needs it
 
 # The namespace of course stream ids; never change it (streams would be lost).
 COURSE_NAMESPACE = UUID("2b4f8d0e-6a57-4c1b-8f3e-93d0a1c5e7b2")
@@ -76,10 +79,10 @@ def to_recorded(row: LogRow) -> Recorded:
     """The record a log row holds."""
     if row.state is None:
         raise StoreError(f"the event at position {row.position} is missing from the store: run verify")
-    return recorded_at(row.position, row.state)
+    return record_from(row.position, row.state)
 
 
-def recorded_at(position: int, state: bytes) -> Recorded:
+def record_from(position: int, state: bytes) -> Recorded:
     """The record stored as `state` at `position`."""
     envelope = envelope_decoder.decode(state)
     return Recorded(envelope.id, position, envelope.recorded_at, envelope.recorded_by, envelope.event)
@@ -103,9 +106,13 @@ class _Batch:
     new: list[tuple[Recorded, dict[str, str] | None]] = field(default_factory=list)
     skipped: int = 0
     problems: list[BadLine] = field(default_factory=list)
+    restoring: bool = False  # a whole export into an empty store: envelopes are kept
+    restore_seen: int = 0  # lines of the restore so far: the seq the next one must carry
+    last_recorded_at: datetime | None = None  # of the restore's previous line
+    expected: Checkpoint | None = None  # the checkpoint a restore must match
     # Application material, by the id of the new record it concerns: fields of a
-    # restore line that hold their stored token already, and the keys each
-    # erasure destroys (judged on the course as it stood at the erasure).
+    # line that hold their stored token already, and the keys each erasure
+    # destroys (judged on the course as it stood at the erasure).
     already_sealed: dict[UUID, frozenset[str]] = field(default_factory=dict)
     destroyed: dict[UUID, list[tuple[str, str]]] = field(default_factory=dict)
 
@@ -120,7 +127,7 @@ class Ledger(Application[UUID]):
         self.notices: list[str] = []  # what a user should know after a command succeeded
         # An SQLite store that does not exist yet is made by the first write, not before:
         # until then an empty in-memory store answers (a dry run or a refusal leaves no file).
-        self.unborn = not is_postgres(store) and not os.path.exists(store)
+        self.unborn = not is_postgres(store) and not os.path.exists(sqlite_file(store)[0])
         self._opening = False
         self._open(":memory:" if self.unborn else store)
 
@@ -148,7 +155,7 @@ class Ledger(Application[UUID]):
     @property
     def recorder(self) -> ApplicationRecorder:
         """The store's recorder (once another process has made an unborn store, that store's)."""
-        if self.unborn and not self._opening and os.path.exists(self.store):
+        if self.unborn and not self._opening and os.path.exists(sqlite_file(self.store)[0]):
             self._be_born()
         return self._recorder
 
@@ -174,16 +181,26 @@ class Ledger(Application[UUID]):
 
     # -- writing -------------------------------------------------------------
 
-    def append(self, events: list[ev.Event], actor: str) -> list[Recorded]:
-        """Append `events` in order, all or nothing; raise `Refused` on the first broken rule."""
+    def append(self, events: list[ev.Event], actor: str, decided_on: int | None = None) -> list[Recorded]:
+        """Append `events` in order, all or nothing; raise `Refused` on the first broken rule.
+
+        `decided_on` is how many events of the course the caller read to build
+        `events` (e.g. an allocation); if the course has more by now, `Stale`.
+        """
         try:
             lines = [(0, wire.Line(e, id=uuid.uuid4())) for e in events]
-            return self._record_lines(lines, actor).recorded
+            return self._record_lines(lines, actor, decided_on=decided_on).recorded
         except ImportRejected as rejected:
             raise rejected.problems[0].cause or rejected from None
 
-    def import_lines(self, raw: Iterable[bytes], actor: str, dry_run: bool = False) -> Imported:
-        """Append a JSONL file, all or nothing; raise `ImportRejected` naming every bad line."""
+    def import_lines(
+        self, raw: Iterable[bytes], actor: str, dry_run: bool = False, checkpoint: Checkpoint | None = None
+    ) -> Imported:
+        """Append a JSONL file, all or nothing; raise `ImportRejected` naming every bad line.
+
+        Lines with envelopes restore an export into an empty store; with
+        `checkpoint`, the restored log must match it before anything is written.
+        """
         lines: list[tuple[int, wire.Line]] = []
         problems: list[BadLine] = []
         for number, text in enumerate(raw, start=1):
@@ -201,18 +218,32 @@ class Ledger(Application[UUID]):
                 problems.extend(rejected.problems)
             raise ImportRejected(sorted(problems, key=lambda p: p.line))
         with paused_gc():
-            return self._record_lines(lines, actor, dry_run=dry_run)
+            return self._record_lines(lines, actor, dry_run=dry_run, expected=checkpoint)
 
     def _record_lines(
-        self, lines: list[tuple[int, wire.Line]], actor: str, dry_run: bool = False
+        self,
+        lines: list[tuple[int, wire.Line]],
+        actor: str,
+        dry_run: bool = False,
+        expected: Checkpoint | None = None,
+        decided_on: int | None = None,
     ) -> Imported:
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 _back_off(attempt)
-            batch = self._decide(lines, actor)
+            batch = self._decide(lines, actor, expected)
+            if decided_on is not None and any(n != decided_on for n in batch.stored_versions.values()):
+                raise Stale("the course changed while the command was deciding")
             if batch.problems:
                 raise ImportRejected(batch.problems)
+            if expected is not None and not batch.restoring:
+                raise Refused(
+                    "restore-checkpoint",
+                    "a checkpoint checks a restore of an events export into an empty store; this import is not one",
+                )
             if dry_run or not batch.new:
+                if dry_run and batch.expected is not None:
+                    self._write(batch, commit=False)  # checks the checkpoint, writes nothing
                 return Imported([r for r, _ in batch.new], batch.skipped)
             try:
                 self._write(batch)
@@ -223,10 +254,14 @@ class Ledger(Application[UUID]):
             return Imported([r for r, _ in batch.new], batch.skipped)
         raise StoreError(f"gave up after {MAX_ATTEMPTS} write conflicts; try again")
 
-    def _decide(self, lines: list[tuple[int, wire.Line]], actor: str) -> _Batch:
+    def _decide(
+        self, lines: list[tuple[int, wire.Line]], actor: str, expected: Checkpoint | None = None
+    ) -> _Batch:
         batch = _Batch(head=self.recorder.head()[0])  # type: ignore[attr-defined]
+        batch.restoring = batch.head == 0 and any(line.restores for _, line in lines)
+        batch.expected = expected if batch.restoring else None
         elsewhere = self._ids_elsewhere(batch.head, lines)
-        now = clock.now()
+        now = self._store_clock(batch.head)
         for number, line in lines:
             decided = len(batch.new)
             try:
@@ -244,6 +279,7 @@ class Ledger(Application[UUID]):
         self, batch: _Batch, line: wire.Line, actor: str, now: datetime, elsewhere: dict[UUID, UUID]
     ) -> None:
         event = line.event  # its keys and sealed fields were checked by _material_of
+        batch.restore_seen += batch.restoring  # counted before any refusal: one bad line is one error
         course = self._course_in(batch, event.course)
         if isinstance(event, ev.CourseOpened):
             tz = event.timezone
@@ -260,28 +296,47 @@ class Ledger(Application[UUID]):
         if existing is not None:
             if not self._same_content(course, existing, event, stored=existing.position <= batch.head):
                 raise Refused("id-conflict", f"event {event_id} exists with different content")
+            _check_same_envelope(line, existing)
             batch.skipped += 1
             return
         position = batch.head + len(batch.new) + 1
-        if line.seq is not None and line.seq != position:
+        if batch.restoring:
+            recorded_at, recorded_by = _restored_envelope(batch, line, position, now)
+        elif line.restores:
             raise Refused(
-                "restore-position",
-                f"seq {line.seq} would be stored at position {position}; restore an events "
-                "export into an empty store, or drop its envelope fields",
+                "restore-empty-store",
+                "seq, recorded_at and recorded_by come from the store's clock and --actor; a line "
+                f"keeps them only in a restore into an empty store, and this one holds {batch.head} "
+                "events: drop them to import the event as a new one",
             )
+        else:
+            recorded_at, recorded_by = now, actor
         rules.check(course, event)
-        restoring = line.seq is not None
         record = Recorded(
             id=event_id,
             position=position,
-            recorded_at=clock.localize(line.recorded_at, "UTC")
-            if restoring and line.recorded_at
-            else now,
-            recorded_by=line.recorded_by if restoring and line.recorded_by else actor,
+            recorded_at=recorded_at,
+            recorded_by=recorded_by,
             event=event,  # type: ignore[arg-type]  # a member of the union
         )
         course.apply(record)
         batch.new.append((record, line.keys))
+
+    def _store_clock(self, head: int) -> datetime:
+        """Now, as the store records it: never before the last event's `recorded_at`.
+
+        So `recorded_at` never decreases along the log, whatever the writers'
+        clocks say, and a `--known-at` view is always a prefix of the log: the
+        ledger as it was at some moment (ADR 10). The write is guarded by the
+        head read here, so no other writer slips in between.
+        """
+        now = clock.now()
+        if head == 0:
+            return now
+        last = self.recorder.select_log(head - 1, 1)  # type: ignore[attr-defined]
+        if not last or last[0].state is None:
+            return now  # a damaged store: `verify` says so; the clock need not
+        return max(now, record_from(last[0].position, last[0].state).recorded_at)
 
     def _course_in(self, batch: _Batch, name: str) -> Course:
         course = batch.courses.get(name)
@@ -313,8 +368,8 @@ class Ledger(Application[UUID]):
             before = msgspec.structs.replace(before, **blank)
         return before == incoming
 
-    def _write(self, batch: _Batch) -> None:
-        if self.unborn:
+    def _write(self, batch: _Batch, commit: bool = True) -> None:
+        if self.unborn and commit:
             self._be_born()
         versions = dict(batch.stored_versions)
         pending: list[Pending] = []
@@ -343,6 +398,12 @@ class Ledger(Application[UUID]):
             envelope = Envelope(record.id, record.recorded_at, record.recorded_by, event)
             pending.append(Pending(stream_id(name), versions[name], envelope))
             ids.append(record.id)
+        if batch.expected is not None:  # a restore must be the checkpoint's log before it is written
+            from ledger.integrity import check_restore
+
+            check_restore(batch.expected, ids, [self.mapper.to_stored_event(p) for p in pending])
+        if not commit:
+            return
         self.events.put(pending, ids=ids, material=changes, first_position=batch.head + 1)
 
     # -- reading -------------------------------------------------------------
@@ -350,7 +411,7 @@ class Ledger(Application[UUID]):
     def course(self, name: str) -> Course:
         """One course offering as everything recorded tells it."""
         rows = self.recorder.select_course(stream_id(name))  # type: ignore[attr-defined]
-        return Course.fold(name, (recorded_at(position, state) for position, state in rows))
+        return Course.fold(name, (record_from(position, state) for position, state in rows))
 
     def courses(self) -> list[str]:
         """The course offerings in the store, in the order they were opened."""
@@ -379,22 +440,6 @@ class Ledger(Application[UUID]):
         """The keys that still open a student's application material, by purpose."""
         return vault.by_student(self.recorder.select_keys(course)).get(student, {})  # type: ignore[attr-defined]
 
-    def export_lines(self) -> Iterator[bytes]:
-        """The whole ledger as JSONL: material opened where its keys exist, with those keys."""
-        keys_of: dict[str, dict[str, dict[str, bytes]]] = {}
-        for record in self.records():
-            event = record.event
-            if not isinstance(event, ev.ApplicationSubmitted):
-                yield wire.encode_line(record)
-                continue
-            if event.course not in keys_of:
-                keys_of[event.course] = vault.by_student(self.recorder.select_keys(event.course))  # type: ignore[attr-defined]
-            keys = keys_of[event.course].get(event.student, {})
-            opened = vault.open_application(event, record.id, keys, keep_sealed=True)
-            shown = {p: base64.b64encode(k).decode() for p, k in sorted(keys.items())}
-            sealed = tuple(f for f, p in vault.FIELDS.items() if p not in keys)
-            yield wire.encode_line(record, shown, opened, sealed)
-
     def readable(self, course: str, record: Recorded) -> Recorded:
         """`record` with application material opened where its keys still exist."""
         event = record.event
@@ -411,6 +456,80 @@ def _back_off(attempt: int) -> None:
     import time
 
     time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))
+
+
+def _restored_envelope(batch: _Batch, line: wire.Line, position: int, now: datetime) -> tuple[datetime, str]:
+    """The envelope a restore line keeps; `Refused` unless it continues a whole, sound export.
+
+    A restore is the one way to write a past `recorded_at` or another's
+    `recorded_by`, so it must be the whole of an export: every line carries its
+    envelope, positions run 1, 2, 3 … and time never runs backwards (except
+    where a checkpoint proves it did in the original) or past now.
+    """
+    lacking = line.lacks()
+    if lacking:
+        raise Refused(
+            "restore-envelope",
+            f"a restore is a whole events export, each line with {', '.join(wire.RESTORE_FIELDS)}; "
+            f"this line lacks {', '.join(lacking)}",
+        )
+    assert line.seq is not None and line.recorded_at is not None and line.recorded_by is not None
+    expected = batch.restore_seen
+    if line.seq != expected or (position != expected and not batch.problems):
+        # (The second: a line before it was already in the store, i.e. in the file twice.)
+        raise Refused(
+            "restore-position",
+            f"seq {line.seq} would be stored at position {position}; a restore is a whole events "
+            "export, seq 1, 2, 3 … without gaps, into an empty store",
+        )
+    recorded_at = _utc(line.recorded_at)
+    if recorded_at > now:
+        raise Refused("restore-future", f"recorded_at {_iso(recorded_at)} is later than now ({_iso(now)})")
+    # Lines the checkpoint covers are the original's very bytes (checked before anything is
+    # written): a step back there is the original's, e.g. two writers' clocks before ADR 10.
+    proven = batch.expected is not None and position <= batch.expected.size
+    if batch.last_recorded_at is not None and recorded_at < batch.last_recorded_at and not proven:
+        raise Refused(
+            "restore-order",
+            f"recorded_at {_iso(recorded_at)} is earlier than {_iso(batch.last_recorded_at)} of the line "
+            "before: an export lists events in the order they were recorded",
+        )
+    batch.last_recorded_at = recorded_at
+    return recorded_at, line.recorded_by
+
+
+def _check_same_envelope(line: wire.Line, existing: Recorded) -> None:
+    """`Refused` when a line names an event in the store but not the envelope it was stored with."""
+    if not line.restores:
+        return
+    given = {
+        "seq": (line.seq, existing.position),
+        "recorded_at": (
+            _utc(line.recorded_at) if line.recorded_at else None,
+            existing.recorded_at,
+        ),
+        "recorded_by": (line.recorded_by, existing.recorded_by),
+    }
+    differs = [
+        f"{name} {_iso(said) if isinstance(said, datetime) else said} (stored: "
+        f"{_iso(kept) if isinstance(kept, datetime) else kept})"
+        for name, (said, kept) in given.items()
+        if said is not None and said != kept
+    ]
+    if differs:
+        raise Refused("id-conflict", f"event {existing.id} is in the store with another envelope: {'; '.join(differs)}")
+
+
+def _utc(moment: datetime) -> datetime:
+    """A line's `recorded_at` in UTC (naive: read as UTC); `BadInstant` when UTC cannot hold it."""
+    try:
+        return clock.localize(moment, "UTC")
+    except clock.BadInstant as error:  # e.g. 9999-12-31T23:59:59-23:59, a day past what UTC can hold
+        raise clock.BadInstant(f"recorded_at {error}") from None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _bad(number: int, refused: Refused) -> BadLine:

@@ -2,8 +2,9 @@
 
 A checkpoint names a ledger, a log size and the Merkle root at that size, in the
 text format of a C2SP tlog checkpoint, optionally signed as a C2SP signed note
-with Ed25519. A receipt is an inclusion proof for one event that, checked
-against a checkpoint, shows the event is in the log without revealing others.
+with Ed25519. A receipt is one event as stored with an inclusion proof of its leaf that,
+checked against a checkpoint, shows the event is in the log without revealing
+any other.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from uuid import UUID
 
+from ledger.leaves import LEAF_FORMAT, leaf
 from ledger.merkle import HASH_SIZE, verify_inclusion
 
 if TYPE_CHECKING:
@@ -24,6 +27,8 @@ if TYPE_CHECKING:
         Ed25519PrivateKey,
         Ed25519PublicKey,
     )
+
+    from ledger.events import Recorded
 
 __all__ = [
     "Checkpoint",
@@ -279,57 +284,123 @@ def verify_signature(text: str, public_key_pem: bytes) -> bool:
     return False
 
 
-_RECEIPT_FIELDS = ("origin", "size", "index", "position", "event_id", "leaf", "proof")
-_RECEIPT_TYPES: dict[str, type] = {
+_RECEIPT_FIELDS = (
+    "origin",
+    "size",
+    "index",
+    "position",
+    "event_id",
+    "stream",
+    "version",
+    "topic",
+    "leaf_format",
+    "content_hash",
+    "leaf",
+    "proof",
+    "stored",
+)
+# The JSON type of each field; hashes and the stored bytes travel as strings.
+_RECEIPT_JSON_TYPES: dict[str, type] = {
     "origin": str,
     "size": int,
     "index": int,
     "position": int,
     "event_id": str,
-    "leaf": bytes,
+    "stream": str,
+    "version": int,
+    "topic": str,
+    "leaf_format": int,
+    "content_hash": str,
+    "leaf": str,
+    "proof": list,
+    "stored": str,
 }
-_RECEIPT_JSON_TYPES: dict[str, type] = {**_RECEIPT_TYPES, "leaf": str, "proof": list}
 _JSON_NAMES: dict[type, str] = {str: "string", int: "integer", list: "array"}
+_MAX_TOPIC = 2**16 - 1  # the leaf stores the topic's length in two bytes
+
+
+def _uuid(text: str, what: str) -> UUID:
+    """A UUID in its one canonical spelling; ValueError naming what otherwise."""
+    try:
+        value = UUID(text)
+    except ValueError:
+        raise ValueError(f"receipt {what} is not a UUID: {text!r}") from None
+    if str(value) != text:
+        raise ValueError(f"receipt {what} is not a UUID in canonical form: {text!r}")
+    return value
 
 
 @dataclass(frozen=True)
 class Receipt:
-    """An inclusion proof for one event's leaf hash in the log of a given size."""
+    """One event as stored, with an inclusion proof of its leaf in the log of a given size.
+
+    The receipt carries everything its leaf commits to (position, ids, version,
+    topic and the stored bytes), so its verifier recomputes the leaf instead of
+    trusting one: no claim of a receipt can be changed without breaking the
+    proof (ADR 10). The stored bytes are the event's envelope as the store holds
+    it, application material sealed; the proof holds only hashes of the others.
+    """
 
     origin: str
     size: int
-    index: int  # 0-based leaf index in the Merkle log
+    index: int  # 0-based leaf index in the Merkle log: position - 1
     position: int  # 1-based position of the event in the store
-    event_id: str
+    event_id: UUID
+    stream: UUID  # the course stream the event is stored in
+    version: int  # its version in that stream
+    topic: str  # its type, as stored
+    stored: bytes  # the stored state: the envelope as JSON, material sealed
+    content_hash: bytes  # SHA-256 of `stored`
     leaf: bytes
     proof: Sequence[bytes]
+    leaf_format: int = LEAF_FORMAT
 
     def __post_init__(self) -> None:
         """Validate the fields and freeze the proof as a tuple."""
-        for name, kind in _RECEIPT_TYPES.items():
+        kinds: dict[str, type] = {
+            "origin": str, "size": int, "index": int, "position": int, "event_id": UUID,
+            "stream": UUID, "version": int, "topic": str, "stored": bytes,
+            "content_hash": bytes, "leaf": bytes, "leaf_format": int,
+        }  # fmt: skip
+        for name, kind in kinds.items():
             value = getattr(self, name)
             # bool passes isinstance(int) but is never a count or a position.
             if not isinstance(value, kind) or isinstance(value, bool):
                 raise TypeError(f"receipt {name} must be {kind.__name__}")
-        if not self.origin or not self.event_id:
-            raise ValueError("receipt origin and event_id must not be empty")
-        if not 0 <= self.index < self.size:
+        if not self.origin:
+            raise ValueError("receipt origin must not be empty")
+        if not 0 <= self.index < self.size <= _MAX_SIZE:
             raise ValueError(f"receipt index {self.index} is outside 0..{self.size - 1}")
-        if self.position < 1:
-            raise ValueError(f"receipt position {self.position} is not positive")
-        if len(self.leaf) != HASH_SIZE:
-            raise ValueError(f"receipt leaf hash must be {HASH_SIZE} bytes")
+        if not 1 <= self.position <= _MAX_SIZE:
+            raise ValueError(f"receipt position {self.position} is not a position (1..2^64-1)")
+        if not 0 <= self.version <= _MAX_SIZE:
+            raise ValueError(f"receipt version {self.version} is outside 0..2^64-1")
+        try:
+            topic_size = len(self.topic.encode())
+        except UnicodeEncodeError:
+            topic_size = 0
+        if not 0 < topic_size <= _MAX_TOPIC:
+            raise ValueError(f"receipt topic is not an event type's name: {self.topic!r}")
+        for name in ("content_hash", "leaf"):
+            if len(getattr(self, name)) != HASH_SIZE:
+                raise ValueError(f"receipt {name} must be {HASH_SIZE} bytes")
         proof = tuple(self.proof)
         if not all(isinstance(p, bytes) and len(p) == HASH_SIZE for p in proof):
             raise ValueError(f"every receipt proof hash must be {HASH_SIZE} bytes")
         object.__setattr__(self, "proof", proof)
 
     def to_json(self) -> str:
-        """Return the receipt as indented JSON, hashes in base64."""
-        data: dict[str, Any] = {k: getattr(self, k) for k in _RECEIPT_FIELDS}
-        data["leaf"] = _b64encode(self.leaf)
-        data["proof"] = [_b64encode(p) for p in self.proof]
-        return json.dumps(data, indent=2) + "\n"
+        """Return the receipt as indented JSON: hashes in base64, the stored bytes as text."""
+        data: dict[str, object] = {k: getattr(self, k) for k in _RECEIPT_FIELDS}
+        data.update(
+            event_id=str(self.event_id),
+            stream=str(self.stream),
+            content_hash=_b64encode(self.content_hash),
+            leaf=_b64encode(self.leaf),
+            proof=[_b64encode(p) for p in self.proof],
+            stored=self.stored.decode("utf-8"),  # the store writes JSON: always UTF-8
+        )
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
     def parse_json(cls, text: str) -> Receipt:
@@ -350,22 +421,36 @@ class Receipt:
         for name, kind in _RECEIPT_JSON_TYPES.items():
             if type(data[name]) is not kind:
                 raise ValueError(f"receipt {name} is not a JSON {_JSON_NAMES[kind]}")
-        leaf, proof = data["leaf"], data["proof"]
+        proof = data["proof"]
         if not all(type(p) is str for p in proof):
             raise ValueError("receipt proof is not a list of base64 strings")
+        try:
+            stored = data["stored"].encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("receipt stored is not text") from None
         return cls(
             origin=data["origin"],
             size=data["size"],
             index=data["index"],
             position=data["position"],
-            event_id=data["event_id"],
-            leaf=_b64decode(leaf, "receipt leaf"),
+            event_id=_uuid(data["event_id"], "event_id"),
+            stream=_uuid(data["stream"], "stream"),
+            version=data["version"],
+            topic=data["topic"],
+            leaf_format=data["leaf_format"],
+            stored=stored,
+            content_hash=_b64decode(data["content_hash"], "receipt content_hash"),
+            leaf=_b64decode(data["leaf"], "receipt leaf"),
             proof=[_b64decode(p, f"receipt proof[{i}]") for i, p in enumerate(proof)],
         )
 
 
-def check_receipt(receipt: Receipt, checkpoint: Checkpoint) -> None:
-    """Raise ValueError naming the failure unless receipt proves inclusion under checkpoint."""
+def check_receipt(receipt: Receipt, checkpoint: Checkpoint) -> Recorded:
+    """The record `receipt` proves is in the log under `checkpoint`; ValueError naming the failure.
+
+    Every claim is checked against the leaf, recomputed here from what the
+    receipt carries, and the leaf against the checkpoint's root.
+    """
     if receipt.origin != checkpoint.origin:
         raise ValueError(
             f"receipt is for ledger {receipt.origin!r}, the checkpoint for {checkpoint.origin!r}"
@@ -381,10 +466,51 @@ def check_receipt(receipt: Receipt, checkpoint: Checkpoint) -> None:
             f"receipt is for a log of {receipt.size} events, the checkpoint of "
             f"{checkpoint.size}; get a receipt at the checkpoint's size"
         )
-    if not verify_inclusion(
-        receipt.leaf, receipt.index, receipt.size, receipt.proof, checkpoint.root
-    ):
+    if receipt.index != receipt.position - 1:
+        raise ValueError(
+            f"receipt index {receipt.index} does not go with position {receipt.position}"
+        )
+    if receipt.leaf_format != LEAF_FORMAT:
+        raise ValueError(
+            f"receipt leaf format {receipt.leaf_format} is unknown (this program knows {LEAF_FORMAT})"
+        )
+    if hashlib.sha256(receipt.stored).digest() != receipt.content_hash:
+        raise ValueError("the receipt's content hash is not the SHA-256 of the event it carries")
+    recomputed = leaf(
+        receipt.position,
+        receipt.event_id.bytes,
+        receipt.stream.bytes,
+        receipt.version,
+        receipt.topic.encode(),
+        receipt.stored,
+    )
+    if recomputed != receipt.leaf:
+        raise ValueError(
+            f"the receipt's leaf hash is not that of event {receipt.event_id} "
+            f"as stored at position {receipt.position}"
+        )
+    if not verify_inclusion(recomputed, receipt.index, receipt.size, receipt.proof, checkpoint.root):
         raise ValueError(
             f"the inclusion proof for position {receipt.position} "
             f"(event {receipt.event_id}) does not lead to the checkpoint's root hash"
         )
+    return _proven_record(receipt)
+
+
+def _proven_record(receipt: Receipt) -> Recorded:
+    """The record in a receipt whose leaf is proven; ValueError if its bytes disagree with it."""
+    import msgspec
+
+    from ledger.events import Recorded, envelope_decoder, type_name
+
+    try:
+        envelope = envelope_decoder.decode(receipt.stored)
+    except msgspec.MsgspecError as error:
+        raise ValueError(f"the receipt's event is in the log but not readable here: {error}") from None
+    if envelope.id != receipt.event_id:
+        raise ValueError(f"the receipt's event has id {envelope.id}, not {receipt.event_id}")
+    if type_name(envelope.event) != receipt.topic:
+        raise ValueError(f"the receipt's event is a {type_name(envelope.event)}, not a {receipt.topic}")
+    return Recorded(
+        envelope.id, receipt.position, envelope.recorded_at, envelope.recorded_by, envelope.event
+    )

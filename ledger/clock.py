@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-UTC = UTC
-
 
 class BadInstant(ValueError):
     """An instant that cannot be read without guessing."""
@@ -30,6 +28,13 @@ def zone(name: str) -> ZoneInfo:
 
 def localize(moment: datetime, tz: str) -> datetime:
     """`moment` in UTC; a naive one is read as wall-clock time in `tz`."""
+    try:
+        return _localize(moment, tz)
+    except OverflowError:  # e.g. 9999-12-31T23:59-23:59 is after year 9999 in UTC
+        raise BadInstant(f"{moment.isoformat()} is out of range (years 1 to 9999, in UTC too)") from None
+
+
+def _localize(moment: datetime, tz: str) -> datetime:
     if moment.tzinfo is not None:
         return moment.astimezone(UTC)
     zi = zone(tz)
@@ -48,13 +53,25 @@ def localize(moment: datetime, tz: str) -> datetime:
     return early.astimezone(UTC)
 
 
+def read_instant(text: str) -> datetime:
+    """ISO 8601 `text` as written: with its offset, or naive (to be read in a course's zone later).
+
+    The one parser of instants typed by people (the CLI's options and `parse_instant`).
+    """
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInstant(f"{text!r} is not an ISO 8601 instant (e.g. 2025-04-14T10:00+02:00)") from None
+
+
 def parse_instant(text: str, tz: str) -> datetime:
     """Parse ISO 8601 `text` into a UTC instant, reading it in `tz` if it has no offset."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise BadInstant(f"{text!r} is not an ISO 8601 instant") from None
-    return localize(moment, tz)
+    return localize(read_instant(text), tz)
+
+
+def local(moment: datetime, tz: str) -> datetime:
+    """`moment` as the wall clock in `tz` shows it (aware, with that zone's offset)."""
+    return moment.astimezone(zone(tz))
 
 
 def now() -> datetime:

@@ -95,20 +95,34 @@ def fails(results: list[Outcome]) -> list[Outcome]:
     return [o for o in results if o.kind == "failed"]
 
 
-def admission_status(course: Course, student: str, results: list[Outcome]) -> str:
-    """withdrawn / excluded / admitted / at_risk / on_track (SPEC §5)."""
+@dataclass(frozen=True)
+class Admission:
+    """A participant's admission status (SPEC §5) and the rule that gives it, in words."""
+
+    status: str  # withdrawn / excluded / admitted / at_risk / on_track
+    rule: str
+
+
+def admission(course: Course, student: str, results: list[Outcome]) -> Admission:
+    """The admission status of `student` given their outcomes, and why (SPEC §5, in its order)."""
     assert course.opened is not None
     application = course.applications[student]
-    if application.withdrawn is not None:
-        return "withdrawn"
     failed = len(fails(results))
-    if failed > course.opened.max_fails:
-        return "excluded"
+    most = course.opened.max_fails
+    if application.withdrawn is not None:
+        return Admission("withdrawn", "withdrawn from the course")
+    if failed > most:
+        return Admission("excluded", f"{failed} failed assignments, more than max_fails {most}")
     if course.closed is not None:
-        return "admitted"
-    if failed == course.opened.max_fails:
-        return "at_risk"
-    return "on_track"
+        return Admission("admitted", f"coursework is closed, with {failed} failed (max_fails {most})")
+    if failed == most:
+        return Admission("at_risk", f"{failed} failed assignments, as many as max_fails {most} allows")
+    return Admission("on_track", f"{failed} failed assignments, fewer than max_fails {most}")
+
+
+def admission_status(course: Course, student: str, results: list[Outcome]) -> str:
+    """withdrawn / excluded / admitted / at_risk / on_track (SPEC §5): `admission(…).status`."""
+    return admission(course, student, results).status
 
 
 def reasons(results: list[Outcome]) -> str:

@@ -3,13 +3,20 @@
 The tag (`type` on the wire, `topic` in the store) is each event's stable name.
 It is written explicitly, never derived from the class name, and never changes:
 renaming a class is harmless, renaming a tag would orphan history.
+
+Beside its fields, every event type declares the facts the rest of the program
+asks of it (`tests/test_event_facts.py` fails for a type that leaves one out):
+`concerns` (the students and assignments it names, and whether every
+student's outcomes may rest on it) and `describe` (its line in the audit
+trail). Its rule check is its entry in `ledger.rules.CHECKS`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
-from typing import Literal
+from typing import ClassVar, Literal, NamedTuple, Protocol, get_args
 from uuid import UUID
 
 import msgspec
@@ -24,11 +31,61 @@ GRADES: tuple[float, ...] = (1.0, 1.3, 1.7, 2.0, 2.3, 2.7, 3.0, 3.3, 3.7, 4.0, 5
 PASSING_GRADE = 4.0
 
 
+class Concerns(NamedTuple):
+    """Whom and what an event type is about: the fields that name students and assignments.
+
+    A field holds one id (`student`), several (`team`), or ids as keys
+    (`allocation`). `course_wide`: every student's outcomes may rest on it,
+    so one student's view (`status STUDENT`) reads it whoever it names.
+    """
+
+    students: tuple[str, ...] = ()
+    assignments: tuple[str, ...] = ()
+    course_wide: bool = False
+
+
+class Words(Protocol):
+    """What an audit line needs from whoever reads it: the course's clock face, other events."""
+
+    def instant(self, moment: datetime) -> str:
+        """`moment` as shown in the course's time zone."""
+        ...
+
+    def event(self, event_id: UUID) -> str:
+        """Another event of the course, named in a few words (`#12 SubmissionHandedIn`)."""
+        ...
+
+
+def _ids(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Mapping):
+        return tuple(value)
+    if isinstance(value, tuple):
+        return value
+    raise TypeError(f"not a field of ids: {value!r}")
+
+
 class Event(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="type"):
     """A fact about one course offering, as it happened in the world at `at`."""
 
     course: str
     at: datetime
+
+    # Where a type forgets to say, every student's view reads it: slower, never wrong.
+    concerns: ClassVar[Concerns] = Concerns(course_wide=True)
+
+    def concerned_students(self) -> tuple[str, ...]:
+        """The students this event names (a hand-in: its team)."""
+        return tuple(s for name in self.concerns.students for s in _ids(getattr(self, name)))
+
+    def concerned_assignments(self) -> tuple[str, ...]:
+        """The assignments this event is about."""
+        return tuple(a for name in self.concerns.assignments for a in _ids(getattr(self, name)))
+
+    def describe(self, say: Words) -> str:
+        """What this event says, in one line of the audit trail."""
+        return type_name(self)
 
 
 class Group(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -51,6 +108,12 @@ class CourseOpened(Event, frozen=True, kw_only=True, tag="CourseOpened"):
     max_fails: int = 2
     max_team_size: int = 3
 
+    concerns = Concerns(course_wide=True)
+
+    def describe(self, say: Words) -> str:
+        groups = ", ".join(f"{g.id} ({g.slot}, {g.capacity})" for g in self.groups)
+        return f"{self.title!r}, {self.capacity} seats, groups {groups}, max_fails {self.max_fails}"
+
 
 class ApplicationSubmitted(Event, frozen=True, kw_only=True, tag="ApplicationSubmitted"):
     """A student applies; name, email and statement are application material."""
@@ -62,11 +125,21 @@ class ApplicationSubmitted(Event, frozen=True, kw_only=True, tag="ApplicationSub
     prerequisite: str
     statement: str = ""
 
+    concerns = Concerns(students=("student",))
+
+    def describe(self, say: Words) -> str:
+        return f"{self.student} applied ({self.programme}; prerequisite {self.prerequisite!r})"
+
 
 class ApplicationAccepted(Event, frozen=True, kw_only=True, tag="ApplicationAccepted"):
     """An applicant is admitted to the course."""
 
     student: str
+
+    concerns = Concerns(students=("student",))
+
+    def describe(self, say: Words) -> str:
+        return f"{self.student} accepted"
 
 
 class ApplicationRejected(Event, frozen=True, kw_only=True, tag="ApplicationRejected"):
@@ -75,12 +148,22 @@ class ApplicationRejected(Event, frozen=True, kw_only=True, tag="ApplicationReje
     student: str
     reason: str
 
+    concerns = Concerns(students=("student",))
+
+    def describe(self, say: Words) -> str:
+        return f"{self.student} rejected: {self.reason}"
+
 
 class ApplicationWithdrawn(Event, frozen=True, kw_only=True, tag="ApplicationWithdrawn"):
     """An applicant or participant leaves the course."""
 
     student: str
     reason: str
+
+    concerns = Concerns(students=("student",))
+
+    def describe(self, say: Words) -> str:
+        return f"{self.student} withdrew: {self.reason}"
 
 
 class GroupPreferenceRegistered(Event, frozen=True, kw_only=True, tag="GroupPreferenceRegistered"):
@@ -89,12 +172,22 @@ class GroupPreferenceRegistered(Event, frozen=True, kw_only=True, tag="GroupPref
     student: str
     priorities: tuple[str, ...]
 
+    concerns = Concerns(students=("student",))
+
+    def describe(self, say: Words) -> str:
+        return f"{self.student} prefers {' > '.join(self.priorities)}"
+
 
 class GroupsAllocated(Event, frozen=True, kw_only=True, tag="GroupsAllocated"):
     """Participants are placed into exercise groups from their preferences."""
 
     allocation: dict[str, str]
     seed: int = 0
+
+    concerns = Concerns(students=("allocation",), course_wide=True)
+
+    def describe(self, say: Words) -> str:
+        return f"{len(self.allocation)} participants placed (seed {self.seed})"
 
 
 class GroupChanged(Event, frozen=True, kw_only=True, tag="GroupChanged"):
@@ -104,6 +197,11 @@ class GroupChanged(Event, frozen=True, kw_only=True, tag="GroupChanged"):
     group: str
     reason: str
 
+    concerns = Concerns(students=("student",))
+
+    def describe(self, say: Words) -> str:
+        return f"{self.student} to group {self.group}: {self.reason}"
+
 
 class AssignmentPublished(Event, frozen=True, kw_only=True, tag="AssignmentPublished"):
     """A weekly programming assignment is set, with its deadline."""
@@ -111,6 +209,11 @@ class AssignmentPublished(Event, frozen=True, kw_only=True, tag="AssignmentPubli
     assignment: str
     title: str
     deadline: datetime
+
+    concerns = Concerns(assignments=("assignment",), course_wide=True)
+
+    def describe(self, say: Words) -> str:
+        return f"{self.assignment} {self.title!r}, deadline {say.instant(self.deadline)}"
 
 
 class DeadlineChanged(Event, frozen=True, kw_only=True, tag="DeadlineChanged"):
@@ -120,6 +223,11 @@ class DeadlineChanged(Event, frozen=True, kw_only=True, tag="DeadlineChanged"):
     deadline: datetime
     reason: str
 
+    concerns = Concerns(assignments=("assignment",), course_wide=True)
+
+    def describe(self, say: Words) -> str:
+        return f"{self.assignment} deadline moved to {say.instant(self.deadline)}: {self.reason}"
+
 
 class SubmissionHandedIn(Event, frozen=True, kw_only=True, tag="SubmissionHandedIn"):
     """A team hands in its solution to an assignment."""
@@ -128,6 +236,12 @@ class SubmissionHandedIn(Event, frozen=True, kw_only=True, tag="SubmissionHanded
     team: tuple[str, ...]
     digest: str | None = None
 
+    concerns = Concerns(students=("team",), assignments=("assignment",))
+
+    def describe(self, say: Words) -> str:
+        digest = f" ({self.digest})" if self.digest else ""
+        return f"{self.assignment} by {', '.join(self.team)}{digest}"
+
 
 class PresentationRecorded(Event, frozen=True, kw_only=True, tag="PresentationRecorded"):
     """How a student fared when asked to explain the team's solution."""
@@ -135,6 +249,11 @@ class PresentationRecorded(Event, frozen=True, kw_only=True, tag="PresentationRe
     assignment: str
     student: str
     outcome: Outcome
+
+    concerns = Concerns(students=("student",), assignments=("assignment",))
+
+    def describe(self, say: Words) -> str:
+        return f"{self.assignment} {self.student}: {self.outcome}"
 
 
 class SubmissionAssessed(Event, frozen=True, kw_only=True, tag="SubmissionAssessed"):
@@ -145,6 +264,12 @@ class SubmissionAssessed(Event, frozen=True, kw_only=True, tag="SubmissionAssess
     verdict: Verdict
     note: str = ""
 
+    concerns = Concerns(students=("student",), assignments=("assignment",))
+
+    def describe(self, say: Words) -> str:
+        note = f" ({self.note})" if self.note else ""
+        return f"{self.assignment} {self.student}: {self.verdict}{note}"
+
 
 class ExcuseGranted(Event, frozen=True, kw_only=True, tag="ExcuseGranted"):
     """A medical certificate excuses a student from assignments."""
@@ -154,6 +279,12 @@ class ExcuseGranted(Event, frozen=True, kw_only=True, tag="ExcuseGranted"):
     certificate: str
     reason: Literal["illness"] = "illness"
 
+    concerns = Concerns(students=("student",), assignments=("assignments",))
+
+    def describe(self, say: Words) -> str:
+        covered = ", ".join(self.assignments)
+        return f"{self.student} excused from {covered} ({self.reason}, certificate {self.certificate})"
+
 
 class EventRetracted(Event, frozen=True, kw_only=True, tag="EventRetracted"):
     """A mistaken event is cancelled; the record of it stays."""
@@ -161,9 +292,19 @@ class EventRetracted(Event, frozen=True, kw_only=True, tag="EventRetracted"):
     event: UUID
     reason: str
 
+    concerns = Concerns(course_wide=True)
+
+    def describe(self, say: Words) -> str:
+        return f"cancels {say.event(self.event)}: {self.reason}"
+
 
 class CourseworkClosed(Event, frozen=True, kw_only=True, tag="CourseworkClosed"):
     """Coursework is over: exam admission is decided."""
+
+    concerns = Concerns(course_wide=True)
+
+    def describe(self, say: Words) -> str:
+        return "coursework closed"
 
 
 class ExamRegistered(Event, frozen=True, kw_only=True, tag="ExamRegistered"):
@@ -172,6 +313,11 @@ class ExamRegistered(Event, frozen=True, kw_only=True, tag="ExamRegistered"):
     student: str
     mode: ExamMode
 
+    concerns = Concerns(students=("student",))
+
+    def describe(self, say: Words) -> str:
+        return f"{self.student} registered for the exam ({self.mode})"
+
 
 class ExamGraded(Event, frozen=True, kw_only=True, tag="ExamGraded"):
     """A registered candidate's exam grade on the German scale."""
@@ -179,11 +325,21 @@ class ExamGraded(Event, frozen=True, kw_only=True, tag="ExamGraded"):
     student: str
     grade: float
 
+    concerns = Concerns(students=("student",))
+
+    def describe(self, say: Words) -> str:
+        return f"{self.student} graded {self.grade}"
+
 
 class ApplicationMaterialErased(Event, frozen=True, kw_only=True, tag="ApplicationMaterialErased"):
     """Selection is over: these students' application material is destroyed."""
 
     students: tuple[str, ...]
+
+    concerns = Concerns(students=("students",), course_wide=True)
+
+    def describe(self, say: Words) -> str:
+        return f"application material of {len(self.students)} applicants erased"
 
 
 AnyEvent = (
@@ -208,10 +364,7 @@ AnyEvent = (
     | ApplicationMaterialErased
 )
 
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.__struct_config__.tag: cls  # type: ignore[misc]
-    for cls in AnyEvent.__args__  # type: ignore[attr-defined]
-}
+EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in get_args(AnyEvent)}
 
 
 def type_name(event: Event) -> str:

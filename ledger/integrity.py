@@ -9,15 +9,20 @@ recorded, and — given an auditor's checkpoint — that a consistency proof
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
+
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, Receipt
-from ledger.errors import LedgerError
-from ledger.store.log import LogRow, RawRow, leaf
+from ledger.errors import LedgerError, Refused, StoreError
+from ledger.leaves import leaf
+from ledger.store import log
+from ledger.store.log import LogRow, RawRow
 
 ORIGIN_PREFIX = "subledger/"
 PAGE = 20_000
@@ -28,7 +33,7 @@ class NotInLog(LedgerError):
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Verification:
     """What `verify` found: the log it checked, and the first problem if any."""
 
     origin: str
@@ -77,7 +82,7 @@ def recompute_leaf(row: LogRow) -> bytes:
     return leaf(row.position, row.event_id.bytes, row.originator_id.bytes, row.version, row.topic.encode(), row.state)
 
 
-def verify(ledger: Any, trusted: Checkpoint | None = None) -> Verdict:
+def verify(ledger: Any, trusted: Checkpoint | None = None) -> Verification:
     """Check the whole log; name the first bad position if there is one."""
     leaves: list[bytes] = []
     origin = origin_of(None)
@@ -107,7 +112,7 @@ def verify(ledger: Any, trusted: Checkpoint | None = None) -> Verdict:
             problem, bad = f"{stray} event(s) in the store are not in the log", size + 1
     if not problem and trusted is not None:
         problem, bad = _check_extends(trusted, origin, leaves, root)
-    return Verdict(origin, size, root, bad, problem)
+    return Verification(origin, size, root, bad, problem)
 
 
 def _check_head(ledger: Any, size: int, root: bytes) -> tuple[str, int | None]:
@@ -140,11 +145,38 @@ def _check_extends(
     return "", None
 
 
-def receipt(ledger: Any, event_id: Any, size: int | None = None) -> Receipt:
-    """An inclusion proof of one event in the log of `size` events (default: all)."""
+def check_restore(expected: Checkpoint, ids: Sequence[UUID], stored: Sequence[StoredEvent]) -> None:
+    """`Refused` unless a restore of `stored` into an empty store extends the checkpoint `expected`.
+
+    The leaves are those the store will write (the very function it uses), so
+    what is checked here is what would be committed.
+    """
+    leaves = [row[4] for row in log.extend(0, None, ids, stored).rows]
+    origin = origin_of(ids[0] if ids else None)
+    if expected.origin != origin:
+        raise Refused("restore-checkpoint", f"the checkpoint is of ledger {expected.origin}, this restore is {origin}")
+    if expected.size > len(leaves):
+        raise Refused(
+            "restore-checkpoint", f"the restore holds {len(leaves)} events, fewer than the checkpoint's {expected.size}"
+        )
+    if merkle.root(leaves[: expected.size]) != expected.root:
+        raise Refused(
+            "restore-checkpoint",
+            f"the first {expected.size} events of the restore are not the checkpoint's: "
+            "an event was changed, added, dropped or moved",
+        )
+
+
+def receipt(ledger: Any, event_id: UUID, size: int | None = None) -> Receipt:
+    """One event as stored, with an inclusion proof in the log of `size` events (default: all)."""
     row = ledger.recorder.select_by_id(event_id)
     if row is None:
         raise NotInLog(f"no event {event_id} in the log")
+    if row.state is None:
+        raise StoreError(f"the event at position {row.position} is missing from the store: run verify")
+    if recompute_leaf(row) != row.leaf:
+        # A receipt for altered bytes could never verify; say where the trouble is.
+        raise StoreError(f"the event at position {row.position} was altered: run verify")
     leaves = [stored[6] for stored in stored_rows(ledger)]
     size = len(leaves) if size is None else size
     if not row.position <= size <= len(leaves):
@@ -154,7 +186,12 @@ def receipt(ledger: Any, event_id: Any, size: int | None = None) -> Receipt:
         size=size,
         index=row.position - 1,
         position=row.position,
-        event_id=str(event_id),
+        event_id=row.event_id,
+        stream=row.originator_id,
+        version=row.version,
+        topic=row.topic,
+        stored=row.state,
+        content_hash=sha256(row.state).digest(),
         leaf=row.leaf,
         proof=merkle.inclusion_proof(leaves, row.position - 1, size),
     )

@@ -76,6 +76,24 @@ class Line(msgspec.Struct, frozen=True):
     keys: dict[str, str] | None = None
     sealed: tuple[MaterialField, ...] | None = None
 
+    @property
+    def restores(self) -> bool:
+        """Whether the line carries a record's envelope (`seq`, `recorded_at`, `recorded_by`).
+
+        Those come from the store's clock and the `--actor` at append time; a
+        line may carry them only in a restore of a whole export into an empty
+        store (ADR 10).
+        """
+        return self.seq is not None or self.recorded_at is not None or self.recorded_by is not None
+
+    def lacks(self) -> list[str]:
+        """The envelope fields a restore line must carry and this one lacks."""
+        return [name for name in RESTORE_FIELDS if getattr(self, name) is None]
+
+
+# What every line of a restore carries: the whole envelope an export writes.
+RESTORE_FIELDS = ("id", "seq", "recorded_at", "recorded_by")
+
 
 @cache
 def _any_line() -> Any:

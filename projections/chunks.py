@@ -16,16 +16,15 @@ identical rows, and an append touches one short row, never the whole course.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
-from ledger.events import Envelope, Recorded
-from projections import scope
+from ledger.events import EVENT_TYPES, Envelope, Recorded
 
 CHUNK = 1024
 # The stored names of the event types every student's outcomes rest on.
-COURSE_WIDE = frozenset(cls.__struct_config__.tag for cls in scope.COURSE_WIDE)
+COURSE_WIDE = frozenset(name for name, cls in EVENT_TYPES.items() if cls.concerns.course_wide)
 
 _positions = msgspec.json.Decoder(list[int])
 _envelopes = msgspec.json.Decoder(list[Envelope])
@@ -76,6 +75,110 @@ class Write(NamedTuple):
     chunk: int
     positions: bytes
     append: bool
+
+
+class ChunkRow(NamedTuple):
+    """A row of `view_chunks`: the positions of a course's versions chunk·CHUNK+1 …, as JSON without brackets."""
+
+    course: str
+    chunk: int
+    positions: bytes
+
+
+class CourseRow(NamedTuple):
+    """A row of `view_courses`: a course, its stream, how many records the views hold, its first position."""
+
+    course: str
+    stream: Any  # the stream id as the store keeps it (text on SQLite, uuid on PostgreSQL)
+    size: int
+    first_position: int
+
+
+class Writing(Protocol):
+    """One write transaction on a store's view tables: the SQL each store speaks, nothing more.
+
+    `save` holds what both stores do; each adapter (`projections.sqlite`,
+    `projections.postgres`) implements these in its own dialect.
+    """
+
+    def checkpoint(self, name: str) -> int | None:
+        """The last position applied under tracking name `name` (None: never built)."""
+        ...
+
+    def clear(self, name: str) -> None:
+        """Delete every view row and the checkpoint."""
+        ...
+
+    def known(self, streams: list[Any]) -> dict[Any, tuple[str, int]]:
+        """The course and size the views hold for each of `streams` they know."""
+        ...
+
+    def first_state(self, stream: Any) -> bytes:
+        """The stored envelope of version 1 of `stream` (it names the course)."""
+        ...
+
+    def write(self, appends: list[ChunkRow], inserts: list[ChunkRow], courses: list[CourseRow]) -> None:
+        """Append to existing chunk rows, insert new ones, and insert or resize the courses."""
+        ...
+
+    def track(self, name: str, position: int) -> None:
+        """Move the checkpoint to `position`."""
+        ...
+
+
+class Snapshot(Protocol):
+    """One read transaction on a store's view tables and its log (to check the views against it)."""
+
+    def checkpoint(self, name: str) -> int | None:
+        """The last position applied under tracking name `name` (None: never built)."""
+        ...
+
+    def head(self) -> int:
+        """How many events the log holds."""
+        ...
+
+    def log(self, upto: int) -> list[tuple[int, Any]]:
+        """The log's entries up to position `upto`: (position, stream)."""
+        ...
+
+    def first_state(self, stream: Any) -> bytes:
+        """The stored envelope of version 1 of `stream` (it names the course)."""
+        ...
+
+    def course_rows(self) -> list[CourseRow]:
+        """Every row of `view_courses`, by course."""
+        ...
+
+    def chunk_rows(self) -> list[ChunkRow]:
+        """Every row of `view_chunks`, by course and chunk."""
+        ...
+
+
+def save(tx: Writing, name: str, expected: int | None, batch: Batch, reset: bool = False) -> None:
+    """Add `batch` to the course chunks and move the checkpoint, within `tx`.
+
+    `expected` is the checkpoint the batch was read after; if another process
+    moved it meanwhile, `CheckpointMoved` (the caller looks again). `reset`
+    first clears the views (a rebuild's first page).
+    """
+    if tx.checkpoint(name) != expected:
+        raise CheckpointMoved(name)
+    if reset:
+        tx.clear(name)
+    known = tx.known(list(batch.streams))
+    appends: list[ChunkRow] = []
+    inserts: list[ChunkRow] = []
+    courses: list[CourseRow] = []
+    for stream, positions in batch.streams.items():
+        if stream in known:
+            course, size = known[stream]
+        else:
+            course, size = course_of(tx.first_state(stream)), 0
+        for w in plan(size, positions):
+            (appends if w.append else inserts).append(ChunkRow(course, w.chunk, w.positions))
+        courses.append(CourseRow(course, stream, size + len(positions), positions[0]))
+    tx.write(appends, inserts, courses)
+    tx.track(name, batch.last)
 
 
 def plan(size: int, positions: list[int]) -> list[Write]:

@@ -1,13 +1,24 @@
-"""Render a table of rows as any export format of SPEC §5 (table, csv, json, jsonl, xlsx)."""
+"""Render typed rows as any export format of SPEC §5 (table, csv, json, jsonl, xlsx).
+
+The read models return rows as frozen dataclasses; `table` lays them out by
+their fields (one column each, in order), and `render` writes the table.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, BinaryIO, Protocol, get_origin, get_type_hints
+from uuid import UUID
 
 import msgspec
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 Cell = str | int | float | bool | None
 
@@ -43,6 +54,51 @@ class Table:
         for i, row in enumerate(self.rows):
             if len(row) != width:
                 raise ValueError(f"row {i} has {len(row)} cells, expected {width}")
+
+
+def table(
+    rows: Sequence[DataclassInstance], row_type: type[DataclassInstance], title: str, spread: Sequence[str] = ()
+) -> Table:
+    """`rows` of `row_type` as a table: a column per field, a cell per value.
+
+    Instants are written as ISO 8601, ids as text, and several values (a
+    team) joined by `;`. A field that holds a mapping (the gradebook's outcome
+    per assignment) spreads into a column per key of `spread`, in that order;
+    a key that would repeat another column's name is prefixed with the field's.
+    """
+    fields = dataclasses.fields(row_type)
+    hints = get_type_hints(row_type)
+    fixed = {f.name for f in fields}
+    columns: list[str] = []
+    for f in fields:
+        if get_origin(hints[f.name]) in (dict, Mapping):
+            columns.extend(f"{f.name} {key}" if key in fixed else key for key in spread)
+        else:
+            columns.append(f.name)
+    body: list[tuple[Cell, ...]] = []
+    for row in rows:
+        cells: list[Cell] = []
+        for f in fields:
+            value = getattr(row, f.name)
+            if isinstance(value, Mapping):
+                cells.extend(cell(value.get(key)) for key in spread)
+            else:
+                cells.append(cell(value))
+        body.append(tuple(cells))
+    return Table(tuple(columns), body, title=title)
+
+
+def cell(value: object) -> Cell:
+    """One value of a row as a cell: instants as ISO 8601, ids as text, several values joined by `;`."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, tuple | list | frozenset):
+        return ";".join(str(cell(v)) for v in value)
+    raise TypeError(f"no cell for {value!r}")
 
 
 class _TTYLike(Protocol):

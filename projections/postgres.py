@@ -8,14 +8,19 @@ checkpoint moved and starts over.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.store.postgres import schema_lock, schema_ready
-from projections.chunks import Batch, CheckpointMoved, course_of, plan
+from ledger.store.tracking import insert_tracking
+from projections import chunks
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS view_courses ("
@@ -72,59 +77,19 @@ class ViewRecorder(PostgresTrackingRecorder):
             )
             return [(r["position"], r["originator_id"]) for r in curs.fetchall()]
 
-    def save(self, name: str, expected: int | None, batch: Batch, reset: bool = False) -> None:
-        """Add `batch` to the course chunks and move the checkpoint, in one transaction."""
+    @contextmanager
+    def snapshot(self) -> Iterator[chunks.Snapshot]:
+        """One read transaction on the view tables and the log: a consistent picture of both."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield _Writing(self, curs)
+
+    @contextmanager
+    def writing(self) -> Iterator[chunks.Writing]:
+        """One transaction on the view tables, after a lock that serialises catch-ups (committed unless it raises)."""
         with self.datastore.transaction(commit=True) as curs:
             curs.execute("LOCK TABLE view_courses IN SHARE ROW EXCLUSIVE MODE")
-            curs.execute(
-                SQL("SELECT MAX(notification_id) AS done FROM {} WHERE application_name = %s").format(self._tracking()),
-                (name,),
-            )
-            row = curs.fetchone()
-            if (row["done"] if row else None) != expected:
-                raise CheckpointMoved(name)
-            if reset:
-                curs.execute("DELETE FROM view_chunks")
-                curs.execute("DELETE FROM view_courses")
-                curs.execute(SQL("DELETE FROM {} WHERE application_name = %s").format(self._tracking()), (name,))
-            curs.execute(
-                "SELECT stream, course, size FROM view_courses WHERE stream = ANY(%s)",
-                (list(batch.streams),),
-            )
-            known = {r["stream"]: (r["course"], r["size"]) for r in curs.fetchall()}
-            appends, inserts, courses = [], [], []
-            for stream, positions in batch.streams.items():
-                if stream in known:
-                    course, size = known[stream]
-                else:
-                    curs.execute(
-                        SQL("SELECT state FROM {} WHERE originator_id = %s AND originator_version = 1").format(
-                            self._events()
-                        ),
-                        (stream,),
-                    )
-                    first = curs.fetchone()
-                    assert first is not None
-                    course, size = course_of(bytes(first["state"])), 0
-                for w in plan(size, positions):
-                    if w.append:
-                        appends.append((w.positions, course, w.chunk))
-                    else:
-                        inserts.append((course, w.chunk, w.positions))
-                courses.append((course, stream, size + len(positions), positions[0]))
-            if appends:
-                curs.executemany(
-                    "UPDATE view_chunks SET positions = positions || %s WHERE course = %s AND chunk = %s",
-                    appends,
-                )
-            if inserts:
-                curs.executemany("INSERT INTO view_chunks VALUES (%s, %s, %s)", inserts)
-            curs.executemany(
-                "INSERT INTO view_courses VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT (course) DO UPDATE SET size = excluded.size",
-                courses,
-            )
-            self._insert_tracking(curs, Tracking(name, batch.last))
+            yield _Writing(self, curs)
 
     def select_course(self, course: str) -> tuple[list[bytes], list[tuple[str, bytes]]]:
         """A course's chunk rows, and its events (type, stored envelope) up to what they hold."""
@@ -149,3 +114,78 @@ class ViewRecorder(PostgresTrackingRecorder):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute("SELECT course FROM view_courses ORDER BY first_position")
             return [r["course"] for r in curs.fetchall()]
+
+
+class _Writing:
+    """The SQL of one transaction on the views (`chunks.Writing`, `chunks.Snapshot`), on PostgreSQL."""
+
+    def __init__(self, recorder: ViewRecorder, cursor: Cursor[DictRow]) -> None:
+        self.recorder = recorder
+        self.curs = cursor
+
+    def checkpoint(self, name: str) -> int | None:
+        self.curs.execute(
+            SQL("SELECT MAX(notification_id) AS done FROM {} WHERE application_name = %s").format(
+                self.recorder._tracking()
+            ),
+            (name,),
+        )
+        row = self.curs.fetchone()
+        return row["done"] if row else None
+
+    def clear(self, name: str) -> None:
+        self.curs.execute("DELETE FROM view_chunks")
+        self.curs.execute("DELETE FROM view_courses")
+        self.curs.execute(
+            SQL("DELETE FROM {} WHERE application_name = %s").format(self.recorder._tracking()), (name,)
+        )
+
+    def known(self, streams: list[Any]) -> dict[Any, tuple[str, int]]:
+        self.curs.execute("SELECT stream, course, size FROM view_courses WHERE stream = ANY(%s)", (streams,))
+        return {r["stream"]: (r["course"], r["size"]) for r in self.curs.fetchall()}
+
+    def first_state(self, stream: Any) -> bytes:
+        self.curs.execute(
+            SQL("SELECT state FROM {} WHERE originator_id = %s AND originator_version = 1").format(
+                self.recorder._events()
+            ),
+            (stream,),
+        )
+        row = self.curs.fetchone()
+        assert row is not None  # the log names only streams that exist
+        return bytes(row["state"])
+
+    def write(
+        self, appends: list[chunks.ChunkRow], inserts: list[chunks.ChunkRow], courses: list[chunks.CourseRow]
+    ) -> None:
+        if appends:
+            self.curs.executemany(
+                "UPDATE view_chunks SET positions = positions || %s WHERE course = %s AND chunk = %s",
+                [(r.positions, r.course, r.chunk) for r in appends],
+            )
+        if inserts:
+            self.curs.executemany("INSERT INTO view_chunks VALUES (%s, %s, %s)", inserts)
+        self.curs.executemany(
+            "INSERT INTO view_courses VALUES (%s, %s, %s, %s) ON CONFLICT (course) DO UPDATE SET size = excluded.size",
+            courses,
+        )
+
+    def track(self, name: str, position: int) -> None:
+        insert_tracking(self.recorder, self.curs, Tracking(name, position))  # eventsourcing's public statement
+
+    def head(self) -> int:
+        self.curs.execute("SELECT size FROM ledger_head WHERE id = 1")
+        row = self.curs.fetchone()
+        return int(row["size"]) if row else 0
+
+    def log(self, upto: int) -> list[tuple[int, Any]]:
+        self.curs.execute("SELECT position, originator_id FROM ledger_log WHERE position <= %s ORDER BY position", (upto,))
+        return [(r["position"], r["originator_id"]) for r in self.curs.fetchall()]
+
+    def course_rows(self) -> list[chunks.CourseRow]:
+        self.curs.execute("SELECT course, stream, size, first_position FROM view_courses ORDER BY course")
+        return [chunks.CourseRow(r["course"], r["stream"], r["size"], r["first_position"]) for r in self.curs.fetchall()]
+
+    def chunk_rows(self) -> list[chunks.ChunkRow]:
+        self.curs.execute("SELECT course, chunk, positions FROM view_chunks ORDER BY course, chunk")
+        return [chunks.ChunkRow(r["course"], r["chunk"], bytes(r["positions"])) for r in self.curs.fetchall()]

@@ -13,11 +13,9 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError
-
 from ledger.bulk import paused_gc
 from ledger.course import Course
-from ledger.errors import StoreError
+from ledger.errors import StoreError, first_line, may_not_write, store_failures
 from ledger.events import Recorded
 from projections import chunks
 
@@ -71,9 +69,7 @@ class Views:
 
                 factory = SQLiteFactory(env)
             return cls(factory, factory.application_recorder())
-        except StoreError:
-            raise
-        except Exception as error:  # noqa: BLE001 - the driver's own words, in one line
+        except store_failures() as error:  # the driver's own words, in one line
             raise cannot_open(store, error) from None
 
     # -- keeping up ------------------------------------------------------------
@@ -95,12 +91,13 @@ class Views:
                 rows = self.recorder.select_new(start, min(PAGE, head - start))
                 batch = chunks.group(rows)
                 try:
-                    self.recorder.save(NAME, done, batch, reset=reset or done is None)
+                    with self.recorder.writing() as tx:
+                        chunks.save(tx, NAME, done, batch, reset=reset or done is None)
                 except chunks.CheckpointMoved:
                     continue  # another process applied some of it first: look again
-                except PersistenceError as error:
-                    if not _may_not_write(error):
-                        raise
+                except store_failures() as error:
+                    if not may_not_write(error):
+                        raise StoreError(f"cannot bring the views up to date: {first_line(error)}") from None
                     self.direct = True
                     return applied
                 reset = False
@@ -123,11 +120,17 @@ class Views:
     def records(self, course: str, student: str | None = None) -> list[Recorded]:
         """Every record of `course`, in position order (with `student`: at least their share)."""
         if self.direct:
-            from ledger.app import recorded_at, stream_id
+            from ledger.app import record_from, stream_id
 
-            return [recorded_at(p, state) for p, state in self.log.select_course(stream_id(course))]
+            return [record_from(p, state) for p, state in self.log.select_course(stream_id(course))]
         rows, events = self.recorder.select_course(course)
-        return chunks.records(chunks.positions(rows), events, student)
+        positions = chunks.positions(rows)
+        if len(positions) != len(events):  # written together, they match unless edited behind our back
+            raise StoreError(
+                f"the views of course {course!r} do not match its events ({len(positions)} positions, "
+                f"{len(events)} events): `subledger verify` says more; `subledger rebuild` rewrites them"
+            )
+        return chunks.records(positions, events, student)
 
     def course(self, name: str) -> Course:
         """The course as everything recorded tells it."""
@@ -157,9 +160,3 @@ class Views:
                 opened = vault.open_application(application.event, application.submitted.id, keys.get(student, {}))
                 names[student] = opened.name
         return names
-
-
-def _may_not_write(error: Exception) -> bool:
-    """Whether the store refused a write for lack of rights (not for a fault)."""
-    text = str(error).lower()
-    return "permission denied" in text or "readonly database" in text or "read-only" in text

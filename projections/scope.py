@@ -16,15 +16,7 @@ from ledger.course import visible as visible_at
 from ledger.events import Recorded
 
 # Records every student's outcomes rest on; the rest concern named students only.
-COURSE_WIDE = (
-    ev.CourseOpened,
-    ev.AssignmentPublished,
-    ev.DeadlineChanged,
-    ev.GroupsAllocated,
-    ev.CourseworkClosed,
-    ev.EventRetracted,
-    ev.ApplicationMaterialErased,
-)
+COURSE_WIDE = tuple(cls for cls in ev.EVENT_TYPES.values() if cls.concerns.course_wide)
 
 
 @dataclass(frozen=True)
@@ -42,14 +34,7 @@ def visible(records: Iterable[Recorded], clock: Clock) -> list[Recorded]:
 
 def concerns(record: Recorded, student: str) -> bool:
     """Whether `record` names `student` (hand-ins: as a team member)."""
-    e = record.event
-    if isinstance(e, ev.SubmissionHandedIn):
-        return student in e.team
-    if isinstance(e, ev.GroupsAllocated):
-        return student in e.allocation
-    if isinstance(e, ev.ApplicationMaterialErased):
-        return student in e.students
-    return getattr(e, "student", None) == student
+    return student in record.event.concerned_students()
 
 
 def share(records: Iterable[Recorded], student: str) -> list[Recorded]:
@@ -58,4 +43,4 @@ def share(records: Iterable[Recorded], student: str) -> list[Recorded]:
     Folding only these gives the same outcomes for `student` as folding the
     whole course (the property tests hold it to that), at a fraction of the cost.
     """
-    return [r for r in records if isinstance(r.event, COURSE_WIDE) or concerns(r, student)]
+    return [r for r in records if r.event.concerns.course_wide or concerns(r, student)]

@@ -7,14 +7,16 @@ once are serialised and the second finds the checkpoint moved and starts over.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import PersistenceError, Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
 
-from projections.chunks import Batch, CheckpointMoved, course_of, plan
+from ledger.store.tracking import insert_tracking
+from projections import chunks
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS view_courses ("
@@ -34,16 +36,26 @@ class ViewRecorder(SQLiteTrackingRecorder):
         return [*super().construct_create_table_statements(), *SCHEMA]
 
     @contextmanager
-    def _writing(self) -> Iterator[SQLiteCursor]:
+    def writing(self) -> Iterator[chunks.Writing]:
+        """One `BEGIN IMMEDIATE` transaction on the view tables (committed unless it raises)."""
         with self.datastore.get_connection(commit=True) as conn:
-            cursor = conn.cursor()
-            cursor.execute("BEGIN IMMEDIATE")
             try:
-                yield cursor
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+                cursor = conn.cursor()
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _Writing(self, cursor)
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+            except sqlite3.Error as error:  # as eventsourcing's own transactions say it
+                raise PersistenceError(str(error)) from error
+
+    @contextmanager
+    def snapshot(self) -> Iterator[chunks.Snapshot]:
+        """One read transaction on the view tables and the log: a consistent picture of both."""
+        with self.datastore.transaction(commit=False) as cursor:
+            yield _Writing(self, cursor)
 
     def progress(self, name: str) -> tuple[int, int | None]:
         """The ledger's size and the last position applied to the views (None: never built)."""
@@ -63,54 +75,8 @@ class ViewRecorder(SQLiteTrackingRecorder):
                 "SELECT position, originator_id FROM ledger_log WHERE position > ? ORDER BY position LIMIT ?",
                 (after, count),
             )
-            return c.fetchall()  # type: ignore[no-any-return]
-
-    def save(self, name: str, expected: int | None, batch: Batch, reset: bool = False) -> None:
-        """Add `batch` to the course chunks and move the checkpoint, in one transaction."""
-        with self._writing() as c:
-            c.execute("SELECT MAX(notification_id) FROM tracking WHERE application_name = ?", (name,))
-            if c.fetchone()[0] != expected:
-                raise CheckpointMoved(name)
-            if reset:
-                c.execute("DELETE FROM view_chunks")
-                c.execute("DELETE FROM view_courses")
-                c.execute("DELETE FROM tracking WHERE application_name = ?", (name,))
-            known = self._known(c, list(batch.streams))
-            appends, inserts, courses = [], [], []
-            for stream, positions in batch.streams.items():
-                if stream in known:
-                    course, size = known[stream]
-                else:
-                    c.execute(
-                        "SELECT state FROM stored_events WHERE originator_id = ? AND originator_version = 1",
-                        (stream,),
-                    )
-                    course, size = course_of(c.fetchone()[0]), 0
-                for w in plan(size, positions):
-                    if w.append:
-                        appends.append((w.positions, course, w.chunk))
-                    else:
-                        inserts.append((course, w.chunk, w.positions))
-                courses.append((course, stream, size + len(positions), positions[0]))
-            c.executemany(_APPEND, appends)
-            c.executemany("INSERT INTO view_chunks VALUES (?, ?, ?)", inserts)
-            c.executemany(
-                "INSERT INTO view_courses VALUES (?, ?, ?, ?) ON CONFLICT (course) DO UPDATE SET size = excluded.size",
-                courses,
-            )
-            self._insert_tracking(c, Tracking(name, batch.last))
-
-    @staticmethod
-    def _known(c: SQLiteCursor, streams: list[Any]) -> dict[Any, tuple[str, int]]:
-        known: dict[Any, tuple[str, int]] = {}
-        for start in range(0, len(streams), 500):
-            some = streams[start : start + 500]
-            c.execute(
-                f"SELECT stream, course, size FROM view_courses WHERE stream IN ({','.join('?' * len(some))})",
-                some,
-            )
-            known.update((r[0], (r[1], r[2])) for r in c.fetchall())
-        return known
+            rows: list[tuple[int, Any]] = c.fetchall()  # plain tuples: no copy of a page of 250,000
+            return rows
 
     def select_course(self, course: str) -> tuple[list[bytes], list[tuple[str, bytes]]]:
         """A course's chunk rows, and its events (type, stored envelope) up to what they hold."""
@@ -133,3 +99,67 @@ class ViewRecorder(SQLiteTrackingRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT course FROM view_courses ORDER BY first_position")
             return [r[0] for r in c.fetchall()]
+
+
+class _Writing:
+    """The SQL of one transaction on the views (`chunks.Writing`, `chunks.Snapshot`), on SQLite."""
+
+    def __init__(self, recorder: ViewRecorder, cursor: SQLiteCursor) -> None:
+        self.recorder = recorder
+        self.c = cursor
+
+    def checkpoint(self, name: str) -> int | None:
+        self.c.execute("SELECT MAX(notification_id) FROM tracking WHERE application_name = ?", (name,))
+        done: int | None = self.c.fetchone()[0]
+        return done
+
+    def clear(self, name: str) -> None:
+        self.c.execute("DELETE FROM view_chunks")
+        self.c.execute("DELETE FROM view_courses")
+        self.c.execute("DELETE FROM tracking WHERE application_name = ?", (name,))
+
+    def known(self, streams: list[Any]) -> dict[Any, tuple[str, int]]:
+        known: dict[Any, tuple[str, int]] = {}
+        for start in range(0, len(streams), 500):  # SQLite caps the parameters of a query
+            some = streams[start : start + 500]
+            self.c.execute(
+                f"SELECT stream, course, size FROM view_courses WHERE stream IN ({','.join('?' * len(some))})",
+                some,
+            )
+            known.update((r[0], (r[1], r[2])) for r in self.c.fetchall())
+        return known
+
+    def first_state(self, stream: Any) -> bytes:
+        self.c.execute("SELECT state FROM stored_events WHERE originator_id = ? AND originator_version = 1", (stream,))
+        return bytes(self.c.fetchone()[0])
+
+    def write(
+        self, appends: list[chunks.ChunkRow], inserts: list[chunks.ChunkRow], courses: list[chunks.CourseRow]
+    ) -> None:
+        self.c.executemany(_APPEND, [(r.positions, r.course, r.chunk) for r in appends])
+        self.c.executemany("INSERT INTO view_chunks VALUES (?, ?, ?)", inserts)
+        self.c.executemany(
+            "INSERT INTO view_courses VALUES (?, ?, ?, ?) ON CONFLICT (course) DO UPDATE SET size = excluded.size",
+            courses,
+        )
+
+    def track(self, name: str, position: int) -> None:
+        insert_tracking(self.recorder, self.c, Tracking(name, position))  # eventsourcing's public statement
+
+    def head(self) -> int:
+        self.c.execute("SELECT size FROM ledger_head WHERE id = 1")
+        row = self.c.fetchone()
+        return int(row[0]) if row else 0
+
+    def log(self, upto: int) -> list[tuple[int, Any]]:
+        self.c.execute("SELECT position, originator_id FROM ledger_log WHERE position <= ? ORDER BY position", (upto,))
+        rows: list[tuple[int, Any]] = self.c.fetchall()
+        return rows
+
+    def course_rows(self) -> list[chunks.CourseRow]:
+        self.c.execute("SELECT course, stream, size, first_position FROM view_courses ORDER BY course")
+        return [chunks.CourseRow(*r) for r in self.c.fetchall()]
+
+    def chunk_rows(self) -> list[chunks.ChunkRow]:
+        self.c.execute("SELECT course, chunk, positions FROM view_chunks ORDER BY course, chunk")
+        return [chunks.ChunkRow(r[0], r[1], bytes(r[2])) for r in self.c.fetchall()]

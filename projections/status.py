@@ -1,81 +1,159 @@
-"""Status for people: one student's assignments, or the course at a glance."""
+"""Status for people: the course at a glance, or one student's assignments."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 
 from ledger import coursework
 from ledger import events as ev
 from ledger.course import Course
-from projections.audit import instant, participant
-from projections.formats import Cell, Table
-from projections.tables import label
+from projections.gradebook import label
+from projections.reading import Reading, participant
 
-STUDENT = ("assignment", "deadline", "outcome", "why")
-COURSE = ("assignment", "deadline", "passed", "excused", "exempt", "failed", "open")
+KINDS = ("passed", "excused", "exempt", "failed", "open")
 STATUSES = ("on_track", "at_risk", "excluded", "admitted", "withdrawn")
 
 
-def student(course: Course, who: str, at: datetime) -> tuple[list[str], Table]:
-    """A summary of `who` (lines) and every assignment's outcome (table)."""
-    application = participant(course, who)
+@dataclass(frozen=True, slots=True)
+class AssignmentStatus:
+    """One assignment's outcome for a student, and the rule behind it."""
+
+    assignment: str
+    deadline: datetime  # in the course's time zone
+    outcome: str  # passed / failed:REASON / excused / exempt / open
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A participant at the clock: programme, exercise group, admission status and the rule that gives it."""
+
+    student: str
+    programme: str
+    credits: int
+    group: str | None
+    status: str  # on_track / at_risk / excluded / admitted / withdrawn
+    rule: str  # the rule of SPEC §5 that gives the status, in words
+
+
+@dataclass(frozen=True, slots=True)
+class StudentStatus:
+    """A participant's standing at the clock and every assignment's outcome."""
+
+    standing: Standing
+    failed: int
+    max_fails: int
+    counts: dict[str, int]  # by kind of outcome (KINDS)
+    as_of: datetime
+    assignments: tuple[AssignmentStatus, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentCounts:
+    """How many participants passed an assignment, were excused, exempt, failed, or are still open."""
+
+    assignment: str
+    deadline: datetime
+    passed: int
+    excused: int
+    exempt: int
+    failed: int
+    open: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFill:
+    """An exercise group and how many participants are in it at the clock."""
+
+    group: str
+    members: int
+    capacity: int
+
+
+@dataclass(frozen=True, slots=True)
+class CourseStatus:
+    """The course at the clock; `opened` is False before it opens (and then the rest is empty)."""
+
+    course: str
+    opened: bool
+    title: str
+    participants: int
+    capacity: int
+    applications: int
+    undecided: int
+    groups: tuple[GroupFill, ...]
+    closed: datetime | None  # when coursework was closed, if it is
+    statuses: dict[str, int]  # participants by admission status (STATUSES)
+    as_of: datetime
+    assignments: tuple[AssignmentCounts, ...]
+
+
+def standing(course: Course, student: str, at: datetime, results: list[coursework.Outcome]) -> Standing:
+    """Where participant `student` stands at `at`, given their outcomes (`NotAParticipant` for anyone else)."""
+    programme = participant(course, student).event.programme
+    admission = coursework.admission(course, student, results)
+    group = coursework.groups_at(course, at).get(student)
+    return Standing(student, programme, ev.CREDITS[programme], group, admission.status, admission.rule)
+
+
+def student_status(reading: Reading, student: str) -> StudentStatus:
+    """One participant's outcomes and admission status (`NotAParticipant` for anyone else)."""
+    course = reading.of(student)
+    participant(course, student)
     assert course.opened is not None  # participant() holds it open
-    tz = course.opened.timezone
-    results = coursework.outcomes(course, who, at)
-    status = coursework.admission_status(course, who, results)
-    programme = application.event.programme
+    at = reading.as_of
+    results = coursework.outcomes(course, student, at)
     kinds = Counter(o.kind for o in results)
-    lines = [
-        f"student    {who}",
-        f"programme  {programme} ({ev.CREDITS[programme]} credits)",
-        f"group      {coursework.groups_at(course, at).get(who, '-')}",
-        f"status     {status} ({kinds['failed']} failed; max_fails {course.opened.max_fails})",
-        "outcomes   " + ", ".join(f"{kinds[k]} {k}" for k in ("passed", "excused", "exempt", "failed", "open")),
-        f"as of      {instant(at, tz)}",
-        "",
-    ]
-    rows: list[tuple[Cell, ...]] = [
-        (o.assignment, instant(course.deadline(o.assignment), tz), label(o), o.rule) for o in results
-    ]
-    return lines, Table(STUDENT, rows, title=f"status {who}")
+    return StudentStatus(
+        standing=standing(course, student, at, results),
+        failed=kinds["failed"],
+        max_fails=course.opened.max_fails,
+        counts={k: kinds[k] for k in KINDS},
+        as_of=reading.local(at),
+        assignments=tuple(
+            AssignmentStatus(o.assignment, reading.local(course.deadline(o.assignment)), label(o), o.rule)
+            for o in results
+        ),
+    )
 
 
-def course_glance(course: Course, at: datetime) -> tuple[list[str], Table]:
-    """The course at a glance (lines) and each assignment's outcome counts (table)."""
+def course_status(reading: Reading) -> CourseStatus:
+    """The course at a glance: seats, groups, statuses, and each assignment's outcome counts."""
+    course = reading.whole()
+    at = reading.as_of
     if course.opened is None:
-        return [f"{course.name}: not open at {at.isoformat()}"], Table(COURSE, [], title="status")
+        return CourseStatus(course.name, False, "", 0, 0, 0, 0, (), None, dict.fromkeys(STATUSES, 0), reading.local(at), ())
     opened = course.opened
-    tz = opened.timezone
-    applications = course.applications.values()
-    undecided = sum(1 for a in applications if not a.decided)
-    participants = course.participants()
     statuses: Counter[str] = Counter()
     per_assignment: dict[str, Counter[str]] = {a: Counter() for a in coursework.assignment_order(course)}
     for s, application in course.applications.items():
         if application.accepted is None:
             continue
         results = coursework.outcomes(course, s, at)
-        statuses[coursework.admission_status(course, s, results)] += 1
+        statuses[coursework.admission(course, s, results).status] += 1
         if application.withdrawn is None:
             for o in results:
                 per_assignment[o.assignment][o.kind] += 1
-    closed = f"closed {instant(course.closed.event.at, tz)}" if course.closed else "open"
+    participants = course.participants()
     placed = coursework.groups_at(course, at)
-    groups = ", ".join(
-        f"{g.id} {len([s for s in participants if placed.get(s) == g.id])}/{g.capacity}" for g in opened.groups
+    return CourseStatus(
+        course=course.name,
+        opened=True,
+        title=opened.title,
+        participants=len(participants),
+        capacity=opened.capacity,
+        applications=len(course.applications),
+        undecided=sum(1 for a in course.applications.values() if not a.decided),
+        groups=tuple(
+            GroupFill(g.id, sum(1 for s in participants if placed.get(s) == g.id), g.capacity) for g in opened.groups
+        ),
+        closed=reading.local(course.closed.event.at) if course.closed else None,
+        statuses={k: statuses[k] for k in STATUSES},
+        as_of=reading.local(at),
+        assignments=tuple(
+            AssignmentCounts(a, reading.local(course.deadline(a)), *(c[k] for k in KINDS))
+            for a, c in per_assignment.items()
+        ),
     )
-    lines = [
-        f"course        {course.name} ({opened.title})",
-        f"participants  {len(participants)} of {opened.capacity} seats; "
-        f"{len(course.applications)} applications, {undecided} undecided",
-        f"groups        {groups}",
-        f"coursework    {closed}; {len(per_assignment)} assignments",
-        "status        " + ", ".join(f"{statuses[k]} {k}" for k in STATUSES),
-        f"as of         {instant(at, tz)}",
-        "",
-    ]
-    rows: list[tuple[Cell, ...]] = [
-        (a, instant(course.deadline(a), tz), *(c[k] for k in COURSE[2:])) for a, c in per_assignment.items()
-    ]
-    return lines, Table(COURSE, rows, title="status")

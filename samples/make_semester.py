@@ -8,7 +8,7 @@ project's own `ledger.events` Struct, so the file always matches the wire
 format; every line carries an explicit, deterministic `id`.
 
 The script uses one `random.Random(2025)` (and, for the group allocation, the
-same seeded shuffle the ledger's `allocate-groups --seed 2025` uses), so its
+ledger's own `allocate-groups --seed 2025` algorithm and lottery), so its
 output is byte-identical on every run.
 
     .venv/bin/python samples/make_semester.py [OUTPUT]

@@ -16,7 +16,10 @@ Fixtures:
 - ``fresh_postgres_url``: the URL of a brand-new empty database, dropped after
   the test (``make_postgres_database`` makes more than one);
 - ``store_url``: parametrised ``sqlite`` / ``postgres``, a fresh store of
-  either kind, for contract tests that must hold on both stores.
+  either kind, for contract tests that must hold on both stores;
+- ``browser``: a headless Chromium (``tests/browser.py``); skipped where the
+  machine has none, and a failure instead with ``SUBLEDGER_REQUIRE_BROWSER=1``
+  (set by ``.ci/run``, which installs Debian's ``chromium``).
 
 A test that uses a PostgreSQL fixture is marked ``postgres`` automatically, so
 ``-m "not postgres"`` deselects them all.
@@ -158,11 +161,38 @@ def store_url(request) -> str:
     return request.getfixturevalue("fresh_postgres_url")
 
 
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """A headless Chromium, driven by Playwright, with the network cut off by each page's test."""
+    from tests import browser as real
+
+    path = real.chromium_path()
+    problem = None
+    if path is None:
+        problem = "no chromium on PATH (apt-get install chromium, or set SUBLEDGER_CHROMIUM)"
+    else:
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            problem = "the playwright package is missing (pip install -e '.[test]')"
+    if problem is not None:
+        if real.required():
+            pytest.fail(f"{real.REQUIRE_ENV}=1 but the browser tests cannot run: {problem}", pytrace=False)
+        pytest.skip(f"browser tests skipped: {problem}")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=real.CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
 # --- the PostgreSQL switch -------------------------------------------------------
 
 _pg_skipped: list[str] = []  # node ids of tests skipped for want of PostgreSQL
 _pg_failed_required: list[str] = []  # ... and of those failed instead, when required
 _pg_passed: list[str] = []
+_browser_passed: list[str] = []
 
 
 def _needs_postgres(item: pytest.Item) -> bool:
@@ -188,6 +218,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     report: pytest.TestReport = outcome.get_result()
     if report.when == "call" and report.passed and _needs_postgres(item):
         _pg_passed.append(item.nodeid)
+    if report.when == "call" and report.passed and "browser" in getattr(item, "fixturenames", ()):
+        _browser_passed.append(item.nodeid)
     if not report.skipped or hasattr(report, "wasxfail"):
         return
     reason = _skip_reason(report)
@@ -220,9 +252,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _require_pg() and exitstatus == 0 and not _pg_passed:
         session.config._subledger_pg_none_ran = True  # type: ignore[attr-defined]
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    from tests.browser import required as browser_required
+
+    if browser_required() and exitstatus == 0 and not _browser_passed:
+        session.config._subledger_browser_none_ran = True  # type: ignore[attr-defined]
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if getattr(config, "_subledger_browser_none_ran", False):
+        terminalreporter.section("browser", sep="=", red=True, bold=True)
+        terminalreporter.write_line("FAILED: SUBLEDGER_REQUIRE_BROWSER=1 but no browser test ran and passed.", red=True)
     if getattr(config, "_subledger_pg_none_ran", False):
         terminalreporter.section("PostgreSQL", sep="=", red=True, bold=True)
         terminalreporter.write_line(

@@ -7,12 +7,15 @@ import hashlib
 import json
 import subprocess
 import sys
+import uuid
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger import events as ev
 from ledger.checkpoint import (
     Checkpoint,
     Receipt,
@@ -21,6 +24,8 @@ from ledger.checkpoint import (
     sign,
     verify_signature,
 )
+from ledger.events import Envelope, envelope_encoder
+from ledger.leaves import leaf
 from ledger.merkle import inclusion_proof, leaf_hash, root
 
 ROOT = hashlib.sha256(b"some root").digest()
@@ -234,20 +239,42 @@ def test_importing_stays_cheap() -> None:
 
 
 # --- Receipts -----------------------------------------------------------------------
+#
+# A small log of real stored events (envelopes as the store writes them), so that
+# receipts carry what their leaves commit to and check_receipt recomputes them.
+
+STREAM = uuid.uuid5(uuid.NAMESPACE_DNS, "idl-2025")
+T = datetime(2025, 8, 4, 9, 0, tzinfo=UTC)
+
+
+def stored_event(i: int) -> tuple[uuid.UUID, str, bytes]:
+    """Event i of the little log: id, topic and stored bytes."""
+    event = ev.ExamGraded(course="idl-2025", at=T + timedelta(minutes=i), student=f"{200000 + i}", grade=2.7)
+    event_id = uuid.UUID(int=i + 1)
+    return event_id, "ExamGraded", envelope_encoder.encode(Envelope(event_id, T, "lecturer", event))
 
 
 def ledger_of(n: int) -> tuple[list[bytes], Checkpoint]:
-    leaves = [leaf_hash(f"event {i}".encode()) for i in range(n)]
-    return leaves, Checkpoint("idl-2025", n, root(leaves))
+    leaves = []
+    for i in range(n):
+        event_id, topic, state = stored_event(i)
+        leaves.append(leaf(i + 1, event_id.bytes, STREAM.bytes, i + 1, topic.encode(), state))
+    return leaves, Checkpoint("subledger/idl", n, root(leaves))
 
 
-def receipt_for(leaves: list[bytes], index: int, origin: str = "idl-2025") -> Receipt:
+def receipt_for(leaves: list[bytes], index: int, origin: str = "subledger/idl") -> Receipt:
+    event_id, topic, state = stored_event(index)
     return Receipt(
         origin=origin,
         size=len(leaves),
         index=index,
         position=index + 1,
-        event_id=f"evt-{index}",
+        event_id=event_id,
+        stream=STREAM,
+        version=index + 1,
+        topic=topic,
+        stored=state,
+        content_hash=hashlib.sha256(state).digest(),
         leaf=leaves[index],
         proof=inclusion_proof(leaves, index, len(leaves)),
     )
@@ -257,8 +284,11 @@ def receipt_for(leaves: list[bytes], index: int, origin: str = "idl-2025") -> Re
 @given(n=st.integers(1, 200), data=st.data())
 def test_receipt_checks_and_round_trips(n: int, data: st.DataObject) -> None:
     leaves, cp = ledger_of(n)
-    receipt = receipt_for(leaves, data.draw(st.integers(0, n - 1)))
-    check_receipt(receipt, cp)
+    index = data.draw(st.integers(0, n - 1))
+    receipt = receipt_for(leaves, index)
+    proven = check_receipt(receipt, cp)
+    assert (proven.id, proven.position, proven.recorded_by) == (uuid.UUID(int=index + 1), index + 1, "lecturer")
+    assert proven.event.student == f"{200000 + index}"
     back = Receipt.parse_json(receipt.to_json())
     assert back == receipt
     check_receipt(back, cp)
@@ -267,35 +297,113 @@ def test_receipt_checks_and_round_trips(n: int, data: st.DataObject) -> None:
 def test_receipt_json_shape() -> None:
     leaves, _ = ledger_of(5)
     data = json.loads(receipt_for(leaves, 2).to_json())
+    _, _, state = stored_event(2)
     assert data == {
-        "origin": "idl-2025",
+        "origin": "subledger/idl",
         "size": 5,
         "index": 2,
         "position": 3,
-        "event_id": "evt-2",
+        "event_id": "00000000-0000-0000-0000-000000000003",
+        "stream": str(STREAM),
+        "version": 3,
+        "topic": "ExamGraded",
+        "leaf_format": 1,
+        "content_hash": base64.b64encode(hashlib.sha256(state).digest()).decode(),
         "leaf": base64.b64encode(leaves[2]).decode(),
         "proof": [base64.b64encode(p).decode() for p in inclusion_proof(leaves, 2, 5)],
+        "stored": state.decode(),
     }
+
+
+def with_fixed_leaf(receipt: Receipt) -> Receipt:
+    """`receipt` with its leaf recomputed from its (edited) claims, as a forger would."""
+    return replace(
+        receipt,
+        leaf=leaf(
+            receipt.position, receipt.event_id.bytes, receipt.stream.bytes, receipt.version,
+            receipt.topic.encode(), receipt.stored,
+        ),
+    )  # fmt: skip
+
+
+def test_every_edited_claim_fails() -> None:
+    leaves, cp = ledger_of(10)
+    receipt = receipt_for(leaves, 3)
+    other_state = stored_event(4)[2]
+    edited = {
+        "origin": replace(receipt, origin="subledger/other"),
+        "size (larger)": receipt_for([*leaves, leaf_hash(b"later")], 3),
+        "size (smaller)": receipt_for(leaves[:9], 3),
+        "index": replace(receipt, index=4),
+        "position": replace(receipt, position=5),
+        "position and index": replace(receipt, position=5, index=4),
+        "event id": replace(receipt, event_id=uuid.UUID(int=99)),
+        "stream": replace(receipt, stream=uuid.uuid4()),
+        "version": replace(receipt, version=7),
+        "topic": replace(receipt, topic="ExamRegistered"),
+        "leaf format": replace(receipt, leaf_format=2),
+        "leaf": replace(receipt, leaf=leaf_hash(b"forged")),
+        "stored": replace(receipt, stored=other_state),
+        "content hash": replace(receipt, content_hash=hashlib.sha256(other_state).digest()),
+        "stored and content hash": replace(
+            receipt, stored=other_state, content_hash=hashlib.sha256(other_state).digest()
+        ),
+        "proof entry": replace(receipt, proof=[*receipt.proof[:-1], ROOT]),
+        "proof shortened": replace(receipt, proof=receipt.proof[:-1]),
+        "proof lengthened": replace(receipt, proof=[*receipt.proof, ROOT]),
+        "proof reordered": replace(receipt, proof=receipt.proof[::-1]),
+    }
+    # A forger who also recomputes the leaf from the edited claims gets no further.
+    for claim in ("position and index", "event id", "stream", "version", "topic", "stored and content hash"):
+        edited[f"{claim}, leaf recomputed"] = with_fixed_leaf(
+            replace(edited[claim], content_hash=hashlib.sha256(edited[claim].stored).digest())
+        )
+    for what, bad in edited.items():
+        with pytest.raises(ValueError) as e:
+            check_receipt(bad, cp)
+        assert one_line(e), what
+    with pytest.raises(ValueError, match="does not lead"):
+        check_receipt(receipt, replace(cp, root=ROOT))
 
 
 def test_receipt_check_names_what_fails() -> None:
     leaves, cp = ledger_of(10)
     receipt = receipt_for(leaves, 3)
     cases = [
-        (receipt_for(leaves, 3, origin="other-course"), "ledger"),
+        (replace(receipt, origin="subledger/other"), "ledger"),
         (receipt_for([*leaves, leaf_hash(b"later")], 3), "beyond"),
         (receipt_for(leaves[:9], 3), "receipt at the checkpoint's size"),
-        (replace(receipt, leaf=leaf_hash(b"forged")), "does not lead"),
-        (replace(receipt, index=4), "does not lead"),
-        (replace(receipt, proof=[*receipt.proof[:-1], ROOT]), "does not lead"),
-        (replace(receipt, proof=receipt.proof[:-1]), "does not lead"),
+        (replace(receipt, index=4), "does not go with position 4"),
+        (replace(receipt, leaf_format=2), "leaf format 2 is unknown"),
+        (replace(receipt, content_hash=ROOT), "content hash"),
+        (replace(receipt, event_id=uuid.UUID(int=99)), "leaf hash is not that of event 00000000-0000-0000-0000-000000000063"),
+        (with_fixed_leaf(replace(receipt, position=5, index=4)), "does not lead"),
     ]
     for bad, complaint in cases:
         with pytest.raises(ValueError) as e:
             check_receipt(bad, cp)
         assert complaint in one_line(e)
-    with pytest.raises(ValueError, match="does not lead"):
-        check_receipt(receipt, replace(cp, root=ROOT))
+
+
+def test_a_receipt_whose_bytes_disagree_with_its_log_row_fails() -> None:
+    """The leaf binds the log's id and topic; the stored envelope must say the same."""
+    event_id, _, state = stored_event(0)
+    for claimed_id, topic, complaint in [
+        (uuid.UUID(int=42), "ExamGraded", "has id 00000000-0000-0000-0000-000000000001"),
+        (event_id, "ExamRegistered", "is a ExamGraded, not a ExamRegistered"),
+    ]:
+        one = [leaf(1, claimed_id.bytes, STREAM.bytes, 1, topic.encode(), state)]
+        receipt = replace(receipt_for(one, 0), event_id=claimed_id, topic=topic)
+        with pytest.raises(ValueError) as e:
+            check_receipt(receipt, Checkpoint("subledger/idl", 1, root(one)))
+        assert complaint in one_line(e)
+    garbage = b'{"not":"an envelope"}'
+    one = [leaf(1, event_id.bytes, STREAM.bytes, 1, b"ExamGraded", garbage)]
+    receipt = replace(
+        receipt_for(one, 0), stored=garbage, content_hash=hashlib.sha256(garbage).digest()
+    )
+    with pytest.raises(ValueError, match="in the log but not readable here"):
+        check_receipt(receipt, Checkpoint("subledger/idl", 1, root(one)))
 
 
 def test_receipt_after_signed_checkpoint() -> None:
@@ -311,11 +419,24 @@ def test_receipt_after_signed_checkpoint() -> None:
     [
         ({"size": "5"}, "size"),
         ({"size": True}, "size"),
+        ({"size": 2**64}, "index"),
         ({"index": 5}, "index"),
         ({"index": -1}, "index"),
         ({"position": 0}, "position"),
+        ({"position": 2**64}, "position"),
+        ({"version": -1}, "version"),
         ({"origin": ""}, "origin"),
         ({"event_id": 7}, "event_id"),
+        ({"event_id": "evt-2"}, "event_id is not a UUID: 'evt-2'"),
+        ({"event_id": "00000000-0000-0000-0000-00000000000A"}, "canonical"),
+        ({"event_id": "{00000000-0000-0000-0000-000000000003}"}, "canonical"),
+        ({"stream": "idl-2025"}, "stream is not a UUID"),
+        ({"topic": ""}, "topic"),
+        ({"topic": "\ud800"}, "topic"),
+        ({"leaf_format": "1"}, "leaf_format"),
+        ({"content_hash": "AAAA"}, "content_hash"),
+        ({"stored": {"id": 1}}, "stored"),
+        ({"stored": "\ud800"}, "stored is not text"),
         ({"leaf": "!!"}, "leaf"),
         ({"leaf": base64.b64encode(b"x" * 31).decode()}, "leaf"),
         ({"proof": "AAAA"}, "proof"),

@@ -11,7 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from cli.entry import HELP_FILE
+from cli.helpfile import HELP_FILE
 from cli.main import COMMAND_MODULES, main, rendered_help
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,3 +47,18 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(main, ["hand-out"])
     assert result.exit_code == 2 and "No such command" in result.output
     assert isinstance(main, click.Group)
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "literal"),
+    [("apply", "--programme", "Programme"), ("present", "--outcome", "Outcome"),
+     ("assess", "--verdict", "Verdict"), ("register-exam", "--mode", "ExamMode")],
+)  # fmt: skip
+def test_choices_are_the_event_types_own(command: str, option: str, literal: str) -> None:
+    from typing import get_args
+
+    from ledger import events as ev
+
+    found = CliRunner().invoke(main, [command, "--help"]).output
+    choices = "[" + "|".join(get_args(getattr(ev, literal))) + "]"
+    assert choices in found.replace("\n", "").replace(" ", ""), (option, choices)

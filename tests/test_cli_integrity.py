@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -28,7 +29,12 @@ def test_digest_verify_and_receipt(tmp_path: Path) -> None:
     receipt = tmp_path / "receipt.json"
     assert run(store, "receipt", str(records[5].id), "-o", str(receipt)).exit_code == 0
     checked = run(store, "verify-receipt", str(receipt), str(checkpoint))
-    assert checked.exit_code == 0 and f"is at position 6 of {origin}" in checked.output
+    assert checked.exit_code == 0
+    proven, line = checked.output.splitlines()
+    assert proven == f"event {records[5].id} is at position 6 of {origin} ({size} events):"
+    shown = json.loads(line)  # an application: its material stays sealed in a receipt
+    assert (shown["id"], shown["seq"], shown["type"]) == (str(records[5].id), 6, "ApplicationSubmitted")
+    assert shown["name"].startswith("sealed:v1:")
     tampered = tmp_path / "other.txt"
     tampered.write_text(digest.output.replace(root, "A" * 43 + "="))
     failed = run(store, "verify-receipt", str(receipt), str(tampered))

@@ -23,6 +23,8 @@ from ledger.app import Ledger
 from ledger.errors import Refused, StoreError
 from ledger.store import is_postgres, material
 from ledger.store.keyfile import KeyFile
+from projections.events import lines as export_lines
+from projections.runner import Views
 from tests.cli_helpers import run
 from tests.contract_helpers import (
     COURSE,
@@ -153,7 +155,7 @@ def test_a_write_that_fails_before_its_commit_destroys_the_kek_it_made(
 def test_restore_after_erasure_stays_erased(store_url: str, tmp_path: Path) -> None:
     ledger = selected_course(store_url, secrets.token_hex(6))
     ledger.append([erasure(ledger)], "lecturer")
-    exported = list(ledger.export_lines())
+    exported = list(export_lines(Views.of(ledger)))
     for line in map(json.loads, exported):
         if line["type"] == "ApplicationSubmitted":
             assert "statement" in line["sealed"] and "statement" not in line.get("keys", {})
@@ -162,7 +164,7 @@ def test_restore_after_erasure_stays_erased(store_url: str, tmp_path: Path) -> N
     restored = Ledger(str(tmp_path / "restored.sqlite"))
     restored.import_lines(exported, "restorer")
     assert integrity.checkpoint(restored) == integrity.checkpoint(ledger)
-    assert list(restored.export_lines()) == exported
+    assert list(export_lines(Views.of(restored))) == exported
     for record in restored.records():
         if isinstance(record.event, ev.ApplicationSubmitted):
             assert restored.readable(COURSE, record).event.statement == vault.ERASED  # type: ignore[union-attr]

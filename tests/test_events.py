@@ -18,6 +18,8 @@ import pytest
 from ledger import events as ev
 from ledger import vault, wire
 from ledger.app import Ledger
+from projections.events import lines as export_lines
+from projections.runner import Views
 from tests.cli_helpers import run
 
 GOLDEN = Path(__file__).parent / "golden" / "events.jsonl"
@@ -258,7 +260,7 @@ def _import_golden(tmp_path: Path, lines: list[bytes]) -> list[wire.Line]:
     try:
         imported = ledger.import_lines(lines, "tester")
         assert len(imported.recorded) == len(lines) and imported.skipped == 0
-        return [wire.decode_line(line) for line in ledger.export_lines()]
+        return [wire.decode_line(line) for line in export_lines(Views.of(ledger))]
     finally:
         ledger.close()
 

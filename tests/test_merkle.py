@@ -419,12 +419,12 @@ def test_a_stored_events_leaf_is_the_rfc_leaf_hash_of_its_leaf_data() -> None:
     """The one-pass leaf of the store equals RFC 9162's leaf hash of the documented leaf data."""
     import uuid
 
-    from ledger.store import log
+    from ledger import leaves
 
     event_id, stream = uuid.uuid4(), uuid.uuid4()
-    data = log.leaf_data(7, event_id, stream, 3, "SubmissionHandedIn", b'{"x":1}')
+    data = leaves.leaf_data(7, event_id, stream, 3, "SubmissionHandedIn", b'{"x":1}')
     assert data[:1] == b"\x01" and data[1:9] == (7).to_bytes(8, "big") and data.endswith(b'{"x":1}')
-    one_pass = log.leaf(7, event_id.bytes, stream.bytes, 3, b"SubmissionHandedIn", b'{"x":1}')
+    one_pass = leaves.leaf(7, event_id.bytes, stream.bytes, 3, b"SubmissionHandedIn", b'{"x":1}')
     assert one_pass == leaf_hash(data)
 
 

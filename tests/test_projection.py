@@ -115,7 +115,7 @@ def test_checkpoint_and_rows_commit_together(filled: Script, monkeypatch: pytest
     def broken(*args: Any) -> None:
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(views.recorder, "_insert_tracking", broken)
+    monkeypatch.setattr(f"{type(views.recorder).__module__}.insert_tracking", broken)
     with pytest.raises(RuntimeError):
         views.catch_up()
     assert (dump(views), views.checkpoint()) == (before, 30)
@@ -131,8 +131,8 @@ def test_a_second_process_finds_the_checkpoint_moved(filled: Script) -> None:
     head, done = theirs.recorder.progress(runner.NAME)
     batch = chunks.group(theirs.recorder.select_new(done, head - done))
     assert mine.catch_up() == 4
-    with pytest.raises(chunks.CheckpointMoved):
-        theirs.recorder.save(runner.NAME, done, batch)
+    with pytest.raises(chunks.CheckpointMoved), theirs.recorder.writing() as tx:
+        chunks.save(tx, runner.NAME, done, batch)
     assert theirs.catch_up() == 0
     assert dump(theirs) == dump(mine)
 

@@ -14,6 +14,8 @@ from cryptography.exceptions import InvalidTag
 from ledger import events as ev
 from ledger import vault, wire
 from ledger.app import Ledger
+from projections.events import lines as export_lines
+from projections.runner import Views
 from tests.cli_helpers import ALAN, COURSE, KURT, run, semester
 from tests.contract_helpers import store_files
 
@@ -207,7 +209,7 @@ def _assert_reads(store: str, student: str, expected: tuple[str, str]) -> None:
         record = ledger.course(COURSE).applications[student].submitted
         opened = ledger.readable(COURSE, record).event
         assert (opened.name, opened.statement) == expected
-        exported = b"\n".join(ledger.export_lines())
+        exported = b"\n".join(export_lines(Views.of(ledger)))
         assert (b"MARMALADE" in exported) == (expected != (vault.ERASED, vault.ERASED))
     finally:
         ledger.close()

@@ -1,8 +1,8 @@
 """The views of SPEC §5 through the CLI: outcomes, admission status, clocks, audit.
 
 Each scenario is written as wire lines with their envelopes (id, seq,
-recorded_at, recorded_by), so every output, the audit trail included, is
-exact. `Script` is reused by the other view tests.
+recorded_at, recorded_by), appended with the store's clock set to each line's
+`recorded_at`, so every output, the audit trail included, is exact. `Script` is reused by the other view tests.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 
 from ledger.app import Ledger
 from tests.cli_helpers import count, run
+from tests.recording import append_as_recorded
 
 COURSE = "idl-2025"
 ADA, GRACE, ALAN, EMMY, KURT = "231001", "231002", "231003", "231004", "231005"
@@ -52,10 +53,9 @@ class Script:
         return event_id
 
     def flush(self) -> None:
-        """Append what is queued."""
-        lines = [json.dumps(line).encode() for line in self.pending]
+        """Append what is queued, each event recorded when and by whom its envelope says."""
         with closing(Ledger(self.store)) as ledger:
-            ledger.import_lines(lines, "tester")
+            append_as_recorded(ledger, self.pending)
         self.pending = []
 
     # -- the pieces of a semester ---------------------------------------------
@@ -489,3 +489,12 @@ def test_every_command_has_an_example(command: str) -> None:
     result = run("unused.sqlite", command, "--help")
     assert result.exit_code == 0
     assert "Example:\n    subledger " + command in result.output
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00", "next tuesday"])
+def test_a_clock_out_of_range_or_unreadable_is_one_line(script: Script, moment: str) -> None:
+    script.flush()
+    result = run(script.store, "status", "--as-of", moment)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    last = result.output.splitlines()[-1]
+    assert last.startswith("Error: Invalid value for ") and "--as-of" in last

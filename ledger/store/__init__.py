@@ -16,6 +16,7 @@ __all__ = [
     "key_file_for",
     "redacted",
     "require_store",
+    "sqlite_file",
     "store_env",
 ]
 
@@ -42,6 +43,20 @@ def cannot_open(store: str, error: Exception) -> StoreError:
     return StoreError(f"cannot open store {redacted(store)!r}: {first_line(error)}")
 
 
+def sqlite_file(store: str) -> tuple[str, bool]:
+    """The file an SQLite store names, and whether opening it may create it.
+
+    A store may be a path or an SQLite `file:` URI (`file:ledger.sqlite?mode=ro`
+    opens it read-only; only the default `mode=rwc` creates a missing file).
+    """
+    if not store.startswith("file:"):
+        return store, True
+    from urllib.parse import parse_qs
+
+    parts = urlsplit(store)
+    return unquote(parts.path), parse_qs(parts.query).get("mode", ["rwc"])[-1] == "rwc"
+
+
 def require_store(store: str) -> None:
     """Refuse, in one line, to read a store that is not there or is not a subledger store.
 
@@ -49,13 +64,14 @@ def require_store(store: str) -> None:
     """
     if is_postgres(store):
         return  # a PostgreSQL database is created by its owner; an empty one reads as empty
-    if not os.path.exists(store):
+    path, _ = sqlite_file(store)
+    if not os.path.exists(path):
         raise StoreError(f"no store at {store!r}: open a course first or pass --store")
     import sqlite3
     from urllib.parse import quote
 
     try:
-        connection = sqlite3.connect(f"file:{quote(os.path.abspath(store))}?mode=ro", uri=True)
+        connection = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True)
         try:
             found = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'ledger_head'").fetchone()
         finally:
@@ -78,7 +94,7 @@ def key_file_for(store: str) -> str:
     if given:
         return given
     if not is_postgres(store):
-        return store + ".keys"
+        return sqlite_file(store)[0] + ".keys"
     from urllib.parse import quote
 
     url = urlsplit(store)

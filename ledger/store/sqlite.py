@@ -22,7 +22,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 from eventsourcing.utils import Environment, EnvType
 
 from ledger.errors import StoreError
-from ledger.store import material
+from ledger.store import material, sqlite_file
 from ledger.store.append import Dialect, append_log
 from ledger.store.keyfile import KeyFile
 from ledger.store.log import LogRow, RawRow
@@ -248,8 +248,8 @@ class Factory(SQLiteFactory):
 
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
-        path = self.datastore.pool.db_name
-        if not self.datastore.pool.is_sqlite_memory_mode:
+        path, may_create = sqlite_file(self.datastore.pool.db_name)
+        if may_create and not self.datastore.pool.is_sqlite_memory_mode:
             create_private(path)
 
     def application_recorder(self) -> ApplicationRecorder:

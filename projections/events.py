@@ -1,0 +1,76 @@
+"""The events export (SPEC §5): the ledger as JSONL, which restores into an empty store.
+
+Every course, in position order, with the envelope (`id`, `seq`,
+`recorded_at`, `recorded_by`). Application material is opened where its keys
+still exist, and those keys travel with the line (`keys`), so that a restore
+seals the material to the very same bytes and the digest is the same.
+
+With a clock, only the events the view sees: `known_at` gives the ledger as an
+auditor found it then (a prefix of the log); `as_of` leaves out events that
+happened later (retractions apply whatever their `at`, as in every view).
+Material erased since cannot be brought back.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from ledger import events as ev
+from ledger import vault, wire
+from ledger.course import visible
+from ledger.events import Recorded
+from projections.reading import BadClock, open_store
+from projections.runner import Views
+
+PAGE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class EventLine:
+    """One event as exported: the record as stored, its event made readable, and the keys of its material."""
+
+    record: Recorded
+    event: ev.Event  # the material opened where its keys exist
+    keys: dict[str, str]  # material keys by purpose, base64
+    sealed: tuple[str, ...] = ()  # material fields carried as their token: their key was destroyed
+
+    def encode(self) -> bytes:
+        """The JSONL line (without its line end)."""
+        return wire.encode_line(self.record, self.keys or None, self.event, self.sealed)
+
+
+def _aware(moment: datetime | None, field: str) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        raise BadClock(field, f"{moment.isoformat()} has no offset; the events export spans every course: give it")
+    return moment
+
+
+def events(source: str | Views, *, as_of: datetime | None = None, known_at: datetime | None = None) -> Iterator[EventLine]:
+    """The ledger's events in position order (under a clock: those a view then sees)."""
+    from ledger.app import to_recorded
+
+    views = open_store(source) if isinstance(source, str) else source
+    as_of, known_at = _aware(as_of, "as_of"), _aware(known_at, "known_at")
+    keys_of: dict[str, dict[str, dict[str, bytes]]] = {}
+    after = 0
+    while rows := views.log.select_log(after, PAGE):
+        after = rows[-1].position
+        for record in visible(map(to_recorded, rows), as_of, known_at):
+            event = record.event
+            if not isinstance(event, ev.ApplicationSubmitted):
+                yield EventLine(record, event, {})
+                continue
+            if event.course not in keys_of:
+                keys_of[event.course] = vault.by_student(views.keys(event.course))
+            keys = keys_of[event.course].get(event.student, {})
+            opened = vault.open_application(event, record.id, keys, keep_sealed=True)
+            shown = {p: base64.b64encode(k).decode() for p, k in sorted(keys.items())}
+            yield EventLine(record, opened, shown, tuple(f for f, p in vault.FIELDS.items() if p not in keys))
+
+
+def lines(source: str | Views, *, as_of: datetime | None = None, known_at: datetime | None = None) -> Iterator[bytes]:
+    """The events export as JSONL lines (without line ends)."""
+    return (line.encode() for line in events(source, as_of=as_of, known_at=known_at))
