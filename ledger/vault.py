@@ -76,6 +76,17 @@ def unseal(key: bytes, event_id: UUID, field: str, token: str) -> str:
     return plain.decode()
 
 
+def opens(key: bytes, event_id: UUID, field: str, token: str) -> bool:
+    """Whether `key` opens `token`, the sealed `field` of event `event_id`."""
+    from cryptography.exceptions import InvalidTag
+
+    try:
+        unseal(key, event_id, field, token)
+    except (InvalidTag, ValueError):  # altered, or not a token at all
+        return False
+    return True
+
+
 def _unseal_or_mark(key: bytes | None, event_id: UUID, field: str, token: str) -> str:
     """The text, `[erased]` without a key, `[unreadable]` if the token does not open."""
     if key is None:
