@@ -60,7 +60,7 @@ def verify(session: Session, checkpoint_file: IO[str] | None, trust_file: IO[byt
       subledger verify signed-checkpoint.txt --trust auditor.pub
     """
     from ledger import checkpoint as cp
-    from ledger import integrity
+    from ledger import integrity, keycheck
 
     trusted = None
     if checkpoint_file is not None:
@@ -75,6 +75,7 @@ def verify(session: Session, checkpoint_file: IO[str] | None, trust_file: IO[byt
     elif trust_file is not None:
         raise click.UsageError("--trust needs a CHECKPOINT to check")
     verification = integrity.verify(session.ledger(), trusted)
+    verification = keycheck.checked(session.ledger(), verification)  # the material keys (ADR 9)
     if not verification.ok:
         where = f" (first bad position: {verification.bad_position})" if verification.bad_position else ""
         click.echo(f"verification failed: {verification.problem}{where}", err=True)

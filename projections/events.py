@@ -35,10 +35,11 @@ class EventLine:
     record: Recorded
     event: ev.Event  # the material opened where its keys exist
     keys: dict[str, str]  # material keys by purpose, base64
+    sealed: tuple[str, ...] = ()  # material fields carried as their token: their key was destroyed
 
     def encode(self) -> bytes:
         """The JSONL line (without its line end)."""
-        return wire.encode_line(self.record, self.keys or None, self.event)
+        return wire.encode_line(self.record, self.keys or None, self.event, self.sealed)
 
 
 def _aware(moment: datetime | None, field: str) -> datetime | None:
@@ -66,7 +67,8 @@ def events(source: str | Views, *, as_of: datetime | None = None, known_at: date
                 keys_of[event.course] = vault.by_student(views.keys(event.course))
             keys = keys_of[event.course].get(event.student, {})
             opened = vault.open_application(event, record.id, keys, keep_sealed=True)
-            yield EventLine(record, opened, {p: base64.b64encode(k).decode() for p, k in sorted(keys.items())})
+            shown = {p: base64.b64encode(k).decode() for p, k in sorted(keys.items())}
+            yield EventLine(record, opened, shown, tuple(f for f, p in vault.FIELDS.items() if p not in keys))
 
 
 def lines(source: str | Views, *, as_of: datetime | None = None, known_at: datetime | None = None) -> Iterator[bytes]:
