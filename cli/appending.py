@@ -15,8 +15,15 @@ from cli.params import INSTANT, choice_of
 from ledger import events as ev
 
 
-def appends(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Give a command `--at`, record the event(s) it builds, and print what was recorded."""
+def appends(
+    fn: Callable[..., Any] | None = None, *, then: Callable[[Any, list[Any]], list[str]] | None = None
+) -> Any:
+    """Give a command `--at`, record the event(s) it builds, and print what was recorded.
+
+    `then(ledger, records)` gives lines to print after that (what the records mean).
+    """
+    if fn is None:
+        return functools.partial(appends, then=then)
 
     @click.option("--at", "at", type=INSTANT, help="When it happened (default: now).")
     @click.pass_obj
@@ -27,18 +34,26 @@ def appends(fn: Callable[..., Any]) -> Callable[..., Any]:
         built = fn(session, at or clock.now(), **kwargs)
         if built is None:
             return
-        record(session, built if isinstance(built, list) else [built])
+        record(session, built if isinstance(built, list) else [built], then=then)
 
     return command
 
 
-def record(session: Session, events: list[Any], decided_on: int | None = None) -> None:
-    """Append `events` and print what was recorded (`decided_on`: see `Ledger.append`)."""
+def record(
+    session: Session,
+    events: list[Any],
+    decided_on: int | None = None,
+    then: Callable[[Any, list[Any]], list[str]] | None = None,
+) -> None:
+    """Append `events` and print what was recorded (`decided_on`: see `Ledger.append`), then `then`'s lines."""
     from ledger.events import type_name
 
     ledger = session.ledger(must_exist=False)
-    for recorded in ledger.append(events, session.actor, decided_on):
+    records = ledger.append(events, session.actor, decided_on)
+    for recorded in records:
         click.echo(f"recorded {type_name(recorded.event)} at position {recorded.position} (id {recorded.id})")
+    for line in then(ledger, records) if then else ():
+        click.echo(line)
     for notice in ledger.notices:
         click.echo(f"note: {notice}", err=True)
 
@@ -270,13 +285,33 @@ def _verify_allocation(session: Session) -> None:
     sys.exit(1)
 
 
+def _from_which_week(ledger: Any, records: list[Any]) -> list[str]:
+    from ledger.clock import zone
+    from ledger.groups import placements
+
+    change = records[0]
+    course = ledger.course(change.event.course)
+    placement, session = placements(course, change)[0]
+    tz = course.opened.timezone
+    when = session.astimezone(zone(tz)).strftime("%a %Y-%m-%d %H:%M")
+    how = "moves to" if placement.move else "is placed at once in"
+    return [f"{placement.student} {how} {placement.group} from week {placement.week}, whose earlier session is {when} ({tz})"]
+
+
 @click.command("change-group")
 @click.argument("student")
 @click.argument("group")
 @click.option("--reason", required=True, help="Why.")
-@appends
+@appends(then=_from_which_week)
 def change_group(session: Session, at: datetime, student: str, group: str, reason: str) -> Any:
     """Move a participant to another group, or place a late admission (GroupChanged).
+
+    A move counts from the first week whose earlier session (the week's
+    earliest slot, in the course's time zone) comes after --at; it is refused
+    if the group is full in any week from then on. A participant without a
+    group (a late admission) is placed at once. Week 1 is the week of the first
+    earlier session after the registration deadline. The command says from
+    which week the change applies.
 
     \b
     Example:

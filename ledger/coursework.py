@@ -7,11 +7,11 @@ carries the records it rests on, so that an auditor can be told why.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from uuid import UUID
 
 from ledger import events as ev
-from ledger.clock import localize, zone
-from ledger.course import Course
+from ledger.course import Course, visible
 from ledger.events import Recorded
 
 NEGATIVE_VERDICTS = ("uncited_copy", "insufficient_effort")
@@ -130,59 +130,29 @@ def reasons(results: list[Outcome]) -> str:
     return ";".join(f"{o.assignment}:{o.reason}" for o in fails(results))
 
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def slot_offset(slot: str) -> timedelta | None:
-    """Where a weekly slot such as "Thu 11:00" falls after Monday 00:00; None if unreadable."""
-    day, _, time = slot.strip().partition(" ")
-    hours, _, minutes = time.strip().partition(":")
-    if day[:3].lower() not in WEEKDAYS or not (hours.isdigit() and minutes.isdigit()):
-        return None
-    if int(hours) > 23 or int(minutes) > 59:
-        return None
-    return timedelta(days=WEEKDAYS.index(day[:3].lower()), hours=int(hours), minutes=int(minutes))
-
-
-def change_takes_effect(course: Course, requested: datetime) -> datetime:
-    """When a group change takes effect: the first week whose earlier session comes after the request.
-
-    SPEC §1.3: a change must be requested before the earlier of a week's
-    sessions to count for that week; otherwise it counts from the next.
-    """
-    assert course.opened is not None
-    tz = course.opened.timezone
-    earliest = min(o for o in (slot_offset(g.slot) for g in course.opened.groups) if o is not None)
-    local = requested.astimezone(zone(tz)).replace(tzinfo=None)
-    monday = datetime.combine(local.date() - timedelta(days=local.weekday()), datetime.min.time())
-    session = localize(monday + earliest, tz)
-    if requested < session:
-        return session
-    return localize(monday + timedelta(days=7) + earliest, tz)
-
-
-def groups_at(course: Course, at: datetime) -> dict[str, str]:
-    """Each student's exercise group at `at`: the allocation, then the changes in effect by then.
-
-    A change for a student without a group (a late admission) places them at
-    once; a move between groups waits for `change_takes_effect`.
-    """
-    groups: dict[str, str] = {}
-    if course.allocation is not None:
-        groups.update(course.allocation.event.allocation)  # type: ignore[union-attr]
-    changes = sorted(
-        (r for records in course.group_changes.values() for r in records),
-        key=lambda r: (r.event.at, r.position),
-    )
-    for record in changes:
-        e = record.event
-        if e.student not in groups or change_takes_effect(course, e.at) <= at:  # type: ignore[union-attr]
-            groups[e.student] = e.group  # type: ignore[union-attr]
-    return groups
-
-
 def exam_result(grade: float | None) -> str:
     """passed / failed for a grade, empty while ungraded."""
     if grade is None:
         return ""
     return "passed" if grade <= ev.PASSING_GRADE else "failed"
+
+
+def fails_if(
+    course: Course,
+    student: str,
+    clock: datetime,
+    extra: Recorded | None = None,
+    without: UUID | None = None,
+) -> list[Outcome]:
+    """The failed assignments of `student` as of `clock`, were `extra` recorded or `without` retracted.
+
+    A fold of what happened by `clock`: the rules ask it only for a student
+    registered for the exam, whose admission an append could take back.
+    """
+    records = [r for r in visible(course.records, as_of=clock) if r.id != without]
+    if extra is not None and extra.event.at <= clock:
+        records.append(extra)
+    view = Course.fold(course.name, records)
+    if not view.is_participant(student):
+        return []
+    return fails(outcomes(view, student, clock))
