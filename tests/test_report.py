@@ -1,4 +1,4 @@
-"""The rows the report's charts draw (read models, no browser).
+"""The HTML report: the rows its charts draw (read models, no browser), and the page in a real Chromium.
 
 One small semester serves every test: on-time, late and retracted hand-ins, a
 failed presentation, a copied solution, an excuse, group changes on either side
@@ -7,18 +7,27 @@ of a session, a withdrawal, and an applicant whose name is a script.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from projections.fails import FailCount, fails_by_reason
 from projections.reading import read
+from projections.report import POLICY, SCRIPT, html, report
+from projections.report_charts import GREEN, LATE, ON_TIME, ORANGE, REASON_COLOURS, STATUS_COLOURS, VERMILLION
 from projections.status import course_status
 from projections.timeline import timelines
 from projections.timing import hand_in_timing
 from projections.weeks import GroupWeek, group_weeks
+from tests.browser import ink
+from tests.cli_helpers import run
 from tests.test_views import ADA, ALAN, EMMY, GRACE, Script
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 MALLORY = "231006"
 HOSTILE = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">Mallory'
@@ -60,6 +69,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = str(tmp_path_factory.mktemp("report") / "ledger.sqlite")
     semester(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def page(store: str) -> str:
+    return html(report(read(store, as_of=datetime.fromisoformat(LATER))))
 
 
 def at(text: str) -> datetime:
@@ -161,3 +175,164 @@ def test_timelines(store: str) -> None:
     assert found[ALAN].status.standing.status == "withdrawn"
     assert found[MALLORY].name == HOSTILE
     assert [a.outcome for a in found[MALLORY].status.assignments] == ["passed"] * 4
+
+
+def test_the_report_of_a_course_not_open_yet_and_of_one_just_opened(store: str, tmp_path: Path) -> None:
+    before = html(report(read(store, as_of=at("2025-03-01T00:00:00+01:00"))))
+    assert "is not open at this time" in before and "<svg" not in before
+    path = str(tmp_path / "new.sqlite")
+    s = Script(path)
+    s.open()
+    s.flush()
+    empty = report(read(path, as_of=at(LATER)))
+    assert (empty.fails, empty.timing, empty.timelines) == ((), (), ())
+    # Without a deadline or a closing, the weeks run to the clock: 17 April … 29 May, no one in a group.
+    assert [(w.week, w.members) for w in empty.weeks if w.group == "g1"] == [(n, 0) for n in range(1, 8)]
+    assert html(empty).count("<svg") == 4  # the charts say there is nothing to show; no timeline yet
+
+
+# -- the page, as text ------------------------------------------------------------
+
+
+def test_every_name_is_escaped_and_ours_is_the_only_script(page: str) -> None:
+    assert HOSTILE not in page
+    assert "&lt;script&gt;window.pwned = 1&lt;/script&gt;&lt;img src=x onerror=&quot;window.pwned = 2&quot;&gt;" in page
+    assert page.count("<script") == 1 and f"<script>{SCRIPT}</script>" in page
+
+
+def test_the_page_fetches_nothing_by_construction(page: str) -> None:
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page)
+    assert policy is not None and policy[1] == POLICY
+    assert "default-src 'none'" in POLICY and "'unsafe-inline'" not in POLICY.split("script-src")[1].split(";")[0]
+    # No source or link to anywhere: references stay inside the page, web addresses only name XML namespaces.
+    assert not re.search(r"\bsrc=|@import|url\((?!#)", page.replace("src=x", ""))
+    assert {m for m in re.findall(r'href="([^"]*)"', page) if not m.startswith("#")} == set()
+    assert set(re.findall(r"https?://[^\"' ]+", page)) <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+    assert "<!DOCTYPE svg" not in page and "<?xml" not in page
+
+
+def test_ids_are_unique_across_the_charts_and_the_page_is_reproducible(store: str, page: str) -> None:
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    referenced = set(re.findall(r'href="#([^"]+)"', page)) | set(re.findall(r"url\(#([^)]+)\)", page))
+    assert referenced <= set(ids)
+    assert html(report(read(store, as_of=at(LATER)))) == page
+
+
+def test_report_command_writes_the_page(store: str, page: str, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = run(store, "report", "-o", str(out), "--as-of", LATER)
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8") == page
+    known = run(store, "report", "-o", "-", "--known-at", "2025-04-20T00:00:00+02:00")
+    assert known.exit_code == 0 and "as the ledger stood at 2025-04-20 00:00" in known.stdout
+    assert run(store, "report", "--format", "csv").exit_code == 2
+
+
+# -- the page, in a real browser -------------------------------------------------------
+
+
+def pixels(png: bytes, colour: str, tolerance: int = 24) -> int:
+    """How many pixels of `png` are `colour` (#rrggbb), give or take `tolerance` per channel."""
+    import io
+
+    from PIL import Image
+
+    rgb = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    total = Image.open(io.BytesIO(png)).size
+    return total[0] * total[1] - ink(png, rgb, tolerance)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def report_file(page: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("page") / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def open_page(browser: Browser, path: Path, suffix: str = "") -> tuple[Page, list[str], list[str]]:
+    """A page showing `path`, and the requests it made and the console messages it printed."""
+    tab = browser.new_page(viewport={"width": 1100, "height": 900})
+    requests: list[str] = []
+    messages: list[str] = []
+    tab.on("request", lambda r: requests.append(r.url))
+    tab.on("console", lambda m: messages.append(m.text))
+    tab.route(re.compile(r"^(?!file:).*"), lambda route: route.abort())
+    tab.goto(path.as_uri() + suffix)
+    return tab, requests, messages
+
+
+def plot(tab: Page, chart: str) -> bytes:
+    """A screenshot of a chart's plotting area (legends and labels left out): where its data is drawn."""
+    area = tab.locator(f"#chart-{chart} #{chart}-plot")
+    box = area.bounding_box()
+    assert box is not None and box["width"] > 100 and box["height"] > 50, (chart, box)
+    return area.screenshot()
+
+
+def test_each_chart_is_drawn_with_its_data(browser: Browser, report_file: Path) -> None:
+    tab, requests, messages = open_page(browser, report_file)
+    shot = {name: plot(tab, name) for name in ("status", "fails", "timing", "groups")}
+    # Admission status: on_track (Ada, Mallory), excluded (Grace, Emmy), withdrawn (Alan); none at risk.
+    for status in ("on_track", "excluded", "withdrawn"):
+        assert pixels(shot["status"], STATUS_COLOURS[status]) > 200, status
+    assert pixels(shot["status"], STATUS_COLOURS["at_risk"]) == 0
+    for reason in ("uncited_copy", "failed_to_explain", "late", "missed_deadline"):
+        assert pixels(shot["fails"], REASON_COLOURS[reason], 12) > 200, reason
+    assert pixels(shot["fails"], REASON_COLOURS["insufficient_effort"], 12) == 0
+    assert pixels(shot["timing"], ON_TIME, 12) > 200 and pixels(shot["timing"], LATE, 12) > 100
+    assert pixels(shot["groups"], ON_TIME, 12) > 500 and pixels(shot["groups"], ORANGE, 12) > 500
+    assert requests == [report_file.as_uri()]
+    assert not [m for m in messages if "Content Security Policy" in m]
+    tab.close()
+
+
+def test_the_student_picker_switches_the_timeline(browser: Browser, report_file: Path) -> None:
+    tab, _, _ = open_page(browser, report_file)
+    ada = plot(tab, "timeline")
+    assert pixels(ada, ON_TIME, 12) > 50 and pixels(ada, GREEN, 12) > 50  # hand-ins, passed deadlines
+    assert tab.locator(".student:not([hidden])").inner_text().startswith(f"{ADA} Ada Lovelace")
+    tab.select_option("#student", label=f"{GRACE} Grace Hopper")
+    grace = plot(tab, "timeline")
+    assert grace != ada and pixels(grace, VERMILLION, 12) > 50  # a late hand-in, a failed presentation
+    assert tab.locator(".student:not([hidden])").inner_text().startswith(f"{GRACE} Grace Hopper")
+    assert tab.evaluate("location.hash") == f"#{GRACE}"
+    tab.select_option("#student", index=4)  # Mallory: everything passed, nothing against her
+    mallory = plot(tab, "timeline")
+    assert pixels(mallory, GREEN, 12) > 50 and pixels(mallory, VERMILLION, 12) == 0
+    tab.close()
+    tab, _, _ = open_page(browser, report_file, f"#{GRACE}")  # a link to one student's timeline
+    assert tab.locator(".student:not([hidden])").inner_text().startswith(f"{GRACE} Grace Hopper")
+    tab.close()
+
+
+def test_a_hostile_name_is_shown_not_run(browser: Browser, report_file: Path) -> None:
+    tab, requests, _ = open_page(browser, report_file)
+    assert tab.evaluate("typeof window.pwned") == "undefined"
+    assert tab.locator("#student option").nth(4).inner_text() == f"{MALLORY} {HOSTILE}"
+    assert requests == [report_file.as_uri()]  # not even the <img src=x> of the name
+    tab.close()
+
+
+def test_without_its_policy_the_page_still_fetches_nothing(browser: Browser, page: str, tmp_path: Path) -> None:
+    bare = tmp_path / "bare.html"
+    bare.write_text(re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page), encoding="utf-8")
+    tab, requests, _ = open_page(browser, bare)
+    assert requests == [bare.as_uri()]
+    assert tab.evaluate("typeof window.pwned") == "undefined"
+    assert tab.locator("#chart-timeline svg").screenshot() != b""
+    tab.close()
+
+
+def test_a_report_of_the_whole_sample_semester_draws(browser: Browser, tmp_path: Path) -> None:
+    path = str(tmp_path / "sample.sqlite")
+    result = run(path, "import", str(Path(__file__).resolve().parent.parent / "samples" / "idl-2025.jsonl"))
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "sample.html"
+    assert run(path, "report", "-o", str(out)).exit_code == 0
+    tab, requests, messages = open_page(browser, out)
+    assert requests == [out.as_uri()] and not [m for m in messages if "Content Security Policy" in m]
+    assert tab.locator("#student option").count() == 60
+    for name in ("status", "fails", "timing", "groups", "timeline"):
+        assert ink(tab.locator(f"#chart-{name} svg").screenshot()) > 5000, name
+    tab.close()
