@@ -231,8 +231,12 @@ def export(session: Session, view: str, out: Output) -> None:
                passed, failed:REASON, excused, exempt, open); participants
     exam:      student, name, programme, credits, mode, grade, result,
                certificate (registered candidates)
-    events:    the ledger as JSONL with ids, positions and material keys; it
-               restores into an empty store to the same digest
+    events:    the ledger as JSONL (--format jsonl, its only format) with ids,
+               positions and material keys; it restores into an empty store
+               to the same digest. --known-at T: the ledger as it stood at T,
+               which restores to the digest it had then. --as-of T: the
+               events that had happened by T, as new events without
+               positions, which import into an empty store as a new history
 
     Formats: csv, json, jsonl, xlsx, table. Names come from the sealed
     application material (`[erased]` once it is destroyed).
@@ -242,17 +246,34 @@ def export(session: Session, view: str, out: Output) -> None:
       subledger export admission -o admission.xlsx
       subledger export gradebook --as-of 2025-07-15T00:00 --format json
       subledger export events -o backup.jsonl
+      subledger export events --known-at 2025-06-01T00:00 -o as-found-on-1-june.jsonl
     """
     if view == "events":
-        from projections.events import lines
-
-        if out.fmt not in (None, "jsonl") or out.as_of or out.known_at:
-            raise click.UsageError("the events export is the whole ledger as JSONL; it takes only -o")
-        with out.stream() as stream:
-            for line in lines(session.store):
-                stream.write(line + b"\n")
+        _events(session, out)
         return
     out.table(sheet(view, read(session, out)))
+
+
+def _events(session: Session, out: Output) -> None:
+    """The ledger as JSONL: whole, as it stood (--known-at), or what had happened by then (--as-of)."""
+    from projections.events import lines
+    from projections.reading import BadClock
+
+    if out.fmt not in (None, "jsonl"):
+        raise click.BadParameter(
+            "the events export is the whole ledger as JSONL, or a part of it under a clock: jsonl is its only format",
+            param_hint="--format",
+        )
+    try:
+        exported = lines(session.store, as_of=out.as_of, known_at=out.known_at)
+        first = next(exported, None)  # a bad clock is said before anything is written
+    except BadClock as error:
+        raise click.BadParameter(str(error), param_hint="--" + error.field.replace("_", "-")) from None
+    with out.stream() as stream:
+        if first is not None:
+            stream.write(first + b"\n")
+        for line in exported:
+            stream.write(line + b"\n")
 
 
 def sheet(view: str, reading: Reading) -> Table:

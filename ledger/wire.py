@@ -140,15 +140,16 @@ def content_id(event: ev.Event) -> UUID:
 
 
 def encode_line(
-    record: ev.Recorded, keys: dict[str, str] | None = None, event: ev.Event | None = None
+    record: ev.Recorded, keys: dict[str, str] | None = None, event: ev.Event | None = None, restores: bool = True
 ) -> bytes:
-    """One export line: the envelope, then the event (or a readable copy of it)."""
-    envelope: dict[str, Any] = {
-        "id": record.id,
-        "seq": record.position,
-        "recorded_at": record.recorded_at,
-        "recorded_by": record.recorded_by,
-    }
+    """One export line: the envelope, then the event (or a readable copy of it).
+
+    Without `restores`, the envelope holds the id only: the line imports as a
+    new event, recorded when and by whom it is imported.
+    """
+    envelope: dict[str, Any] = {"id": record.id}
+    if restores:
+        envelope.update(seq=record.position, recorded_at=record.recorded_at, recorded_by=record.recorded_by)
     if keys:
         envelope["keys"] = keys
     head = line_encoder.encode(envelope)
