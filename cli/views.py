@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
+from cli import terminal
 from cli.main import Session
 from cli.params import INSTANT
 from projections.formats import FORMATS
@@ -73,6 +74,11 @@ class Output:
             if fmt == "table" and preamble:
                 out.write("".join(line + "\n" for line in preamble).encode())
             render(table, fmt, out)
+
+    @property
+    def colour(self) -> bool:
+        """Whether what is written may be coloured: a table on a terminal, never a file or an export."""
+        return self.path in (None, "-") and self.format == "table" and terminal.colour_on(sys.stdout)
 
     def text(self, lines: list[str]) -> None:
         """Write plain lines."""
@@ -157,10 +163,11 @@ def status(session: Session, student: str | None, out: Output) -> None:
     from cli import rendering
     from projections.status import course_status, student_status
 
+    paint = terminal.status if out.colour else rendering.same
     if student:
-        lines, table = rendering.student(student_status(read(session, out, student), student))
+        lines, table = rendering.student(student_status(read(session, out, student), student), paint)
     else:
-        lines, table = rendering.course(course_status(read(session, out)))
+        lines, table = rendering.course(course_status(read(session, out)), paint)
     out.table(table, lines)
 
 
@@ -305,8 +312,8 @@ def rebuild(session: Session) -> None:
     from projections.reading import open_store
 
     views = open_store(session.store)
-    with click.progressbar(length=views.head(), label="rebuilding the views", file=sys.stderr) as bar:
-        applied = views.rebuild(lambda done, total: bar.update(done - bar.pos))
+    with terminal.progress("rebuilding the views") as tell:
+        applied = views.rebuild(tell)
     courses = len(views.courses())
     click.echo(f"rebuilt the views from {applied} events ({courses} course{'' if courses == 1 else 's'})")
 
