@@ -154,7 +154,7 @@ def html(report: Report) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_text(title)}: course report</title><style>{STYLE}</style></head><body>"
         f"<header><h1>{_text(title)}</h1>"
-        f'<p class="facts">As of {_when(status.as_of)}{_text(known)}.</p></header>'
+        f'<p class="facts">As of {_when(status.as_of)} {_text(status.as_of.tzname() or "")}{_text(known)}.</p></header>'
     )
     if not status.opened:
         return head + f"<p>The course {_text(status.course)} is not open at this time.</p></body></html>\n"

@@ -225,6 +225,8 @@ def timeline_chart(timelines: Sequence[Timeline], assignments: Sequence[str]) ->
     excuses as marks, red where they count against the student.
     """
 
+    from matplotlib.figure import Figure
+
     def draw(ax: Axes) -> None:
         rows = [COURSE_ROW, *assignments]
         y = {row: i for i, row in enumerate(rows)}
@@ -241,9 +243,14 @@ def timeline_chart(timelines: Sequence[Timeline], assignments: Sequence[str]) ->
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.set_autoscale_on(False)  # the limits are set: hundreds of marks need not move them
         ax.grid(axis="y", color="#eeeeee")
+        _legend(ax)
+        # The marks move nothing (the limits are set): lay the chart out before there are hundreds of them.
+        figure = ax.figure
+        assert isinstance(figure, Figure)
+        figure.draw_without_rendering()
+        figure.set_layout_engine("none")
         for n, timeline in enumerate(timelines):
             _student(ax, n, timeline, y)
-        _legend(ax)
 
     return _drawn(1.2 + 0.22 * (len(assignments) + 1), "timeline", draw)
 
