@@ -200,6 +200,28 @@ def test_every_name_is_escaped_and_ours_is_the_only_script(page: str) -> None:
     assert page.count("<script") == 1 and f"<script>{SCRIPT}</script>" in page
 
 
+def test_hostile_titles_groups_and_assignments_are_drawn_and_escaped(tmp_path: Path) -> None:
+    path = str(tmp_path / "hostile.sqlite")
+    s = Script(path)
+    title, group, assignment = "</title><script>window.pwned = 3</script>", '<g1 onclick="x()">', "$\\frac{1}{0}$ <i>"
+    s.add("CourseOpened", "2025-03-03T09:00:00+01:00", title=title, timezone="Europe/Berlin", capacity=5,
+          application_deadline="2025-04-04T23:59:00+02:00", registration_deadline="2025-04-11T12:00:00+02:00",
+          groups=[{"id": group, "slot": "Thu 11:00", "capacity": 5}])  # fmt: skip
+    s.apply(ADA, "2025-03-10T10:00:00+01:00")
+    s.add("ApplicationAccepted", "2025-04-07T10:00:00+02:00", student=ADA)
+    s.add("GroupChanged", "2025-04-08T10:00:00+02:00", student=ADA, group=group, reason="placed")
+    s.add("AssignmentPublished", "2025-04-07T12:00:00+02:00", assignment=assignment, title="t",
+          deadline="2025-04-14T10:00:00+02:00")  # fmt: skip
+    s.hand_in(assignment, "2025-04-15T10:00:00+02:00", ADA)
+    s.flush()
+    hostile = html(report(read(path, as_of=at(LATER))))  # mathtext is off: "$\frac{1}{0}$" is drawn as written
+    for text in (title, group, assignment):
+        assert text not in hostile
+    assert "&lt;/title&gt;&lt;script&gt;window.pwned = 3&lt;/script&gt;" in hostile
+    assert "&lt;g1 onclick=&quot;x()&quot;&gt;" in hostile and "$\\frac{1}{0}$ &lt;i&gt;" in hostile
+    assert hostile.count("<script") == 1 and hostile.count("<svg") == 5
+
+
 def test_the_page_fetches_nothing_by_construction(page: str) -> None:
     policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page)
     assert policy is not None and policy[1] == POLICY
