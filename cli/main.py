@@ -175,4 +175,4 @@ def write_help() -> None:
 
     with open(HELP_FILE, "w", encoding="utf-8") as handle:
         handle.write(rendered_help())
-    write_reference()
+    write_reference(main)

@@ -1,8 +1,8 @@
 """docs/cli.md, the command-line reference: written from the program's own `--help`, never by hand.
 
-`python -m cli.reference` (or `cli.main.write_help()`, which refreshes
-cli/help.txt too) writes it; `tests/test_cli_docs.py` fails when it is not
-what the commands say.
+`cli.main.write_help()` writes it, with cli/help.txt; `tests/test_cli_docs.py`
+fails when it is not what the commands say. (The program is passed in, so this
+module imports nothing of the CLI it describes.)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ REFERENCE = os.path.join(DOCS, "cli.md")
 INTRODUCTION = """\
 # Command-line reference
 
-<!-- Generated from the commands' --help by `python -m cli.reference`; edit the help, not this file. -->
+<!-- Generated from the commands' --help by `python -c 'import cli.main as m; m.write_help()'`; edit the help, not this file. -->
 
 Every command of `subledger`, with the help it prints (`subledger COMMAND
 --help`). Exit codes: 0 done; 1 refused by a rule, verification failed, or a
@@ -52,10 +52,8 @@ def _help(command: click.Command, ctx: click.Context) -> str:
     return "```text\n" + command.get_help(ctx) + "\n```\n"
 
 
-def reference() -> str:
-    """The reference as Markdown: the program's help, then every command's, in order."""
-    from cli.main import main
-
+def reference(main: click.Group) -> str:
+    """The reference of the program `main` as Markdown: its help, then every command's, in order."""
     with click.Context(main, info_name="subledger", **main.context_settings) as ctx:
         names = main.list_commands(ctx)
         commands = [(name, main.get_command(ctx, name)) for name in names]
@@ -72,14 +70,10 @@ def reference() -> str:
     return "\n".join(parts)
 
 
-def write_reference(path: str = REFERENCE) -> bool:
-    """Write the reference to `path` if its folder exists (a source tree); whether it did."""
+def write_reference(main: click.Group, path: str = REFERENCE) -> bool:
+    """Write the reference of `main` to `path` if its folder exists (a source tree); whether it did."""
     if not os.path.isdir(os.path.dirname(path)):
         return False
     with open(path, "w", encoding="utf-8") as handle:
-        handle.write(reference())
+        handle.write(reference(main))
     return True
-
-
-if __name__ == "__main__":
-    write_reference()

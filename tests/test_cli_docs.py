@@ -21,7 +21,7 @@ ENV = {"SUBLEDGER_STORE": None, "SUBLEDGER_COURSE": None, "SUBLEDGER_ACTOR": Non
 
 def test_the_reference_is_current() -> None:
     kept = Path(REFERENCE).read_text(encoding="utf-8")
-    assert kept == reference(), "refresh it: python -c 'import cli.main as m; m.write_help()'"
+    assert kept == reference(main), "refresh it: python -c 'import cli.main as m; m.write_help()'"
 
 
 @pytest.mark.parametrize("name", sorted(COMMAND_MODULES))
