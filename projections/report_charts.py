@@ -25,6 +25,7 @@ from projections.weeks import GroupWeek
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.axis import Axis
     from matplotlib.figure import Figure
 
 BLACK, ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, GREY = (
@@ -93,6 +94,13 @@ def _svg(figure: Figure, prefix: str) -> str:
     return inline(out.getvalue(), prefix)
 
 
+def _counts(axis: Axis) -> None:
+    """Counts of people and hand-ins: ticks on whole numbers only."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _nothing(ax: Axes, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=GREY)
     ax.set_xticks([])
@@ -118,6 +126,7 @@ def status_chart(statuses: Mapping[str, int]) -> str:
         ax.bar_label(bars, padding=3)
         ax.invert_yaxis()
         ax.set_xlabel("students")
+        _counts(ax.xaxis)
         ax.margins(x=0.1)
         if not any(counts):
             _nothing(ax, "no one admitted yet")
@@ -127,7 +136,6 @@ def status_chart(statuses: Mapping[str, int]) -> str:
 
 def fails_chart(fails: Sequence[FailCount], assignments: Sequence[str]) -> str:
     """Fails per assignment, stacked by reason."""
-    from matplotlib.ticker import MaxNLocator
 
     def draw(ax: Axes) -> None:
         if not assignments:
@@ -143,7 +151,7 @@ def fails_chart(fails: Sequence[FailCount], assignments: Sequence[str]) -> str:
             for a in assignments:
                 bottom[a] += counts[a]
         ax.set_ylabel("participants who failed")
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        _counts(ax.yaxis)
         if reasons:
             ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
         else:
@@ -174,7 +182,8 @@ def timing_chart(timing: Sequence[HandInTiming]) -> str:
         ax.set_xticks([h for h in range(int(low), int(high) + 1, 24)])
         ax.set_xlabel("hours after the deadline (negative: before it)")
         ax.set_ylabel("hand-ins")
-        ax.legend(frameon=False, fontsize=8, loc="upper left")
+        _counts(ax.yaxis)
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
 
     return _drawn(2.8, "timing", draw)
 
@@ -200,6 +209,7 @@ def weeks_chart(weeks: Sequence[GroupWeek]) -> str:
         ax.set_xticks(numbers, [f"{n}\n{sessions[n]:%d %b}" for n in numbers])
         ax.set_xlabel("week (its first session)")
         ax.set_ylabel("members (line: seats)")
+        _counts(ax.yaxis)
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
 
     return _drawn(2.8, "groups", draw)
@@ -225,6 +235,7 @@ def timeline_chart(timelines: Sequence[Timeline], assignments: Sequence[str]) ->
     excuses as marks, red where they count against the student.
     """
 
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
 
     def draw(ax: Axes) -> None:
@@ -239,6 +250,9 @@ def timeline_chart(timelines: Sequence[Timeline], assignments: Sequence[str]) ->
         pad = max((end - start) / 40, timedelta(hours=12))
         ax.xaxis_date()
         ax.set_xlim(_x(start - pad), _x(end + pad))
+        dates = AutoDateLocator(maxticks=8)  # type: ignore[no-untyped-call]  # untyped in its stubs
+        ax.xaxis.set_major_locator(dates)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(dates))  # type: ignore[no-untyped-call]  # the same
         ax.set_yticks(range(len(rows)), rows)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.set_autoscale_on(False)  # the limits are set: hundreds of marks need not move them
