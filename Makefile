@@ -30,7 +30,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	@rm -f $(DEMO_STORE) $(DEMO_STORE)-wal $(DEMO_STORE)-shm
+	@rm -f $(DEMO_STORE) $(DEMO_STORE)-wal $(DEMO_STORE)-shm $(DEMO_STORE).keys
 	$(VENV)/bin/subledger --store $(DEMO_STORE) import samples/idl-2025.jsonl
 	$(VENV)/bin/subledger --store $(DEMO_STORE) status --format table
 
@@ -43,7 +43,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check ledger projections cli tests bench
 
 clean:
-	rm -f $(DEMO_STORE) $(DEMO_STORE)-wal $(DEMO_STORE)-shm
+	rm -f $(DEMO_STORE) $(DEMO_STORE)-wal $(DEMO_STORE)-shm $(DEMO_STORE).keys
 	rm -rf .pytest_cache .ruff_cache build
 
 distclean: clean

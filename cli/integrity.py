@@ -61,7 +61,7 @@ def verify(session: Session, checkpoint_file: IO[str] | None, trust_file: IO[byt
       subledger verify signed-checkpoint.txt --trust auditor.pub
     """
     from ledger import checkpoint as cp
-    from ledger import integrity
+    from ledger import integrity, keycheck
 
     trusted = None
     if checkpoint_file is not None:
@@ -77,6 +77,7 @@ def verify(session: Session, checkpoint_file: IO[str] | None, trust_file: IO[byt
         raise click.UsageError("--trust needs a CHECKPOINT to check")
     with terminal.progress("verifying the log") as tell:
         verification = integrity.verify(session.ledger(), trusted, tell)
+    verification = keycheck.checked(session.ledger(), verification)  # the material keys (ADR 9)
     if not verification.ok:
         where = f" (first bad position: {verification.bad_position})" if verification.bad_position else ""
         _failed(f"{verification.problem}{where}")

@@ -6,7 +6,6 @@ runs, so `subledger --help` costs no more than click itself.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -25,12 +24,10 @@ class Session:
         self._ledger: Any = None
 
     def require_store(self) -> None:
-        """Refuse to go on (and so to create an SQLite file) where a read expects a store."""
-        from ledger.errors import StoreError
-        from ledger.store import is_postgres
+        """Refuse to go on (and so to create an SQLite file, or tables in a foreign one) where a read expects a store."""
+        from ledger.store import require_store
 
-        if not is_postgres(self.store) and not os.path.exists(self.store):
-            raise StoreError(f"no store at {self.store!r}: open a course first or pass --store")
+        require_store(self.store)
 
     def ledger(self, must_exist: bool = True) -> Any:
         """The opened store."""

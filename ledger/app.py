@@ -9,6 +9,7 @@ whole, and it decides again on fresh state (ADR 0002).
 from __future__ import annotations
 
 import base64
+import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,14 @@ from uuid import UUID
 
 import msgspec
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, Mapper, PersistenceError, StoredEvent
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
+    IntegrityError,
+    Mapper,
+    PersistenceError,
+    StoredEvent,
+)
 
 from ledger import clock, rules, vault, wire
 from ledger import events as ev
@@ -27,7 +35,7 @@ from ledger.bulk import paused_gc
 from ledger.course import Course
 from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, Stale, StoreError, first_line
 from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
-from ledger.store import LogRow, cannot_open, store_env
+from ledger.store import LogRow, cannot_open, is_postgres, material, sqlite_file, store_env
 
 if TYPE_CHECKING:
     from ledger.checkpoint import Checkpoint  # only a restore with --checkpoint needs it
@@ -103,6 +111,11 @@ class _Batch:
     restore_seen: int = 0  # lines of the restore so far: the seq the next one must carry
     last_recorded_at: datetime | None = None  # of the restore's previous line
     expected: Checkpoint | None = None  # the checkpoint a restore must match
+    # Application material, by the id of the new record it concerns: fields of a
+    # line that hold their stored token already, and the keys each erasure
+    # destroys (judged on the course as it stood at the erasure).
+    already_sealed: dict[UUID, frozenset[str]] = field(default_factory=dict)
+    destroyed: dict[UUID, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 class Ledger(Application[UUID]):
@@ -111,14 +124,61 @@ class Ledger(Application[UUID]):
     name = "subledger"
 
     def __init__(self, store: str) -> None:
-        env = {"MAPPER_TOPIC": "ledger.app:EnvelopeMapper", **store_env(store)}
+        self.store = store
+        self.notices: list[str] = []  # what a user should know after a command succeeded
+        # An SQLite store that does not exist yet is made by the first write, not before:
+        # until then an empty in-memory store answers (a dry run or a refusal leaves no file).
+        self.unborn = not is_postgres(store) and not os.path.exists(sqlite_file(store)[0])
+        self._opening = False
+        self._open(":memory:" if self.unborn else store)
+
+    def _open(self, where: str) -> None:
+        env = {"MAPPER_TOPIC": "ledger.app:EnvelopeMapper", **store_env(self.store)}
+        if where != self.store:
+            env["SQLITE_DBNAME"] = where
+        self._opening = True
         try:
-            super().__init__(env=env)
+            Application.__init__(self, env=env)
         except LedgerError:
             raise
         except Exception as error:  # noqa: BLE001 - each driver raises its own kinds; say them in one line
-            raise cannot_open(store, error) from None
-        self.notices: list[str] = []  # what a user should know after a command succeeded
+            raise cannot_open(self.store, error) from None
+        finally:
+            self._opening = False
+
+    def _be_born(self) -> None:
+        """Open the store file: made (owner-only) now that something is to be written to it,
+        or made meanwhile by another process."""
+        self.unborn = False
+        self.close()
+        self._open(self.store)
+
+    @property
+    def recorder(self) -> ApplicationRecorder:
+        """The store's recorder (once another process has made an unborn store, that store's)."""
+        if self.unborn and not self._opening and os.path.exists(sqlite_file(self.store)[0]):
+            self._be_born()
+        return self._recorder
+
+    @recorder.setter
+    def recorder(self, recorder: ApplicationRecorder) -> None:
+        self._recorder = recorder
+
+    @property
+    def factory(self) -> InfrastructureFactory[Any]:
+        """The store's infrastructure; asking for it (to open the views on the store) makes the store."""
+        if self.unborn and not self._opening:
+            self._be_born()
+        return self._factory
+
+    @factory.setter
+    def factory(self, factory: InfrastructureFactory[Any]) -> None:
+        self._factory = factory
+
+    def close(self) -> None:
+        """Close the store (an unborn one stays unmade)."""
+        self.closing.set()
+        self._factory.close()
 
     # -- writing -------------------------------------------------------------
 
@@ -217,8 +277,12 @@ class Ledger(Application[UUID]):
         for done, (number, line) in enumerate(lines, start=1):
             if progress is not None and done % PROGRESS_EVERY == 0:
                 progress(done, len(lines))
+            decided = len(batch.new)
             try:
+                already_sealed = _material_of(line)
                 self._decide_line(batch, line, actor, now, elsewhere)
+                if len(batch.new) > decided:
+                    _note_material(batch, batch.new[-1][0], already_sealed)
             except Refused as refused:
                 batch.problems.append(_bad(number, refused))
             except clock.BadInstant as error:  # SPEC §2: an instant that needs a guess
@@ -230,10 +294,8 @@ class Ledger(Application[UUID]):
     def _decide_line(
         self, batch: _Batch, line: wire.Line, actor: str, now: datetime, elsewhere: dict[UUID, UUID]
     ) -> None:
-        event = line.event
+        event = line.event  # its keys and sealed fields were checked by _material_of
         batch.restore_seen += batch.restoring  # counted before any refusal: one bad line is one error
-        if line.keys is not None and not isinstance(event, ev.ApplicationSubmitted):
-            raise Refused("wrong-field", f"only ApplicationSubmitted lines carry keys, not {ev.type_name(event)}")
         course = self._course_in(batch, event.course)
         if isinstance(event, ev.CourseOpened):
             tz = event.timezone
@@ -248,7 +310,7 @@ class Ledger(Application[UUID]):
             raise Refused("id-conflict", f"event {event_id} exists in another course")
         existing = course.by_id.get(event_id)
         if existing is not None:
-            if not self._same_content(course, existing, event):
+            if not self._same_content(course, existing, event, stored=existing.position <= batch.head):
                 raise Refused("id-conflict", f"event {event_id} exists with different content")
             _check_same_envelope(line, existing)
             batch.skipped += 1
@@ -307,21 +369,28 @@ class Ledger(Application[UUID]):
             return {}  # an empty store holds none; a command's own ids (line 0) are new
         return self.recorder.select_streams(ids)  # type: ignore[attr-defined,no-any-return]
 
-    def _same_content(self, course: Course, existing: Recorded, incoming: ev.Event) -> bool:
-        stored = existing.event
-        if isinstance(stored, ev.ApplicationSubmitted) and isinstance(incoming, ev.ApplicationSubmitted):
-            stored = self.readable(course.name, existing).event
-            blank = {f: "" for f in vault.FIELDS if getattr(stored, f) == vault.ERASED}
+    def _same_content(self, course: Course, existing: Recorded, incoming: ev.Event, stored: bool) -> bool:
+        """Whether `incoming` says what `existing` says; a `stored` application is opened first.
+
+        Material whose key was destroyed reads `[erased]`: it is left out of the
+        comparison, on both sides.
+        """
+        before = existing.event
+        if isinstance(before, ev.ApplicationSubmitted) and isinstance(incoming, ev.ApplicationSubmitted):
+            if stored:
+                before = self.readable(course.name, existing).event
+            blank = {f: "" for f in vault.FIELDS if getattr(before, f) == vault.ERASED}
             incoming = msgspec.structs.replace(incoming, **blank)
-            stored = msgspec.structs.replace(stored, **blank)  # type: ignore[arg-type]
-        return stored == incoming
+            before = msgspec.structs.replace(before, **blank)
+        return before == incoming
 
     def _write(self, batch: _Batch, commit: bool = True) -> None:
+        if self.unborn and commit:
+            self._be_born()
         versions = dict(batch.stored_versions)
         pending: list[Pending] = []
         ids: list[UUID] = []
-        new_keys: list[tuple[str, str, str, bytes]] = []
-        erase: list[tuple[str, str, str]] = []
+        changes: list[material.Change] = []
         keys_of: dict[str, dict[tuple[str, str], bytes]] = {}
         for record, line_keys in batch.new:
             event = record.event
@@ -329,11 +398,18 @@ class Ledger(Application[UUID]):
             if isinstance(event, ev.ApplicationSubmitted):
                 if name not in keys_of:
                     keys_of[name] = self.recorder.select_keys(name)  # type: ignore[attr-defined]
-                known = keys_of[name]
-                event, created = _seal(event, record.id, known, line_keys)
-                new_keys.extend((name, event.student, purpose, key) for purpose, key in created.items())
+                event, created = _seal(
+                    event, record.id, keys_of[name], line_keys, batch.already_sealed.get(record.id)
+                )
+                changes.extend(
+                    material.NewKey(name, record.position, event.student, purpose, key)
+                    for purpose, key in created.items()
+                )
             elif isinstance(event, ev.ApplicationMaterialErased):
-                erase.extend(_erasable(batch.courses[name], event))
+                gone = tuple(batch.destroyed[record.id])
+                changes.append(material.Destroyed(name, record.position, gone))
+                for student_purpose in gone:  # a later application in this batch gets new keys
+                    keys_of.get(name, {}).pop(student_purpose, None)
             versions[name] += 1
             envelope = Envelope(record.id, record.recorded_at, record.recorded_by, event)
             pending.append(Pending(stream_id(name), versions[name], envelope))
@@ -344,13 +420,7 @@ class Ledger(Application[UUID]):
             check_restore(batch.expected, ids, [self.mapper.to_stored_event(p) for p in pending])
         if not commit:
             return
-        self.events.put(
-            pending, ids=ids, keys=new_keys, erase=erase, first_position=batch.head + 1
-        )
-        if erase:
-            notice = self.recorder.compact()  # type: ignore[attr-defined]
-            if notice:
-                self.notices.append(notice)
+        self.events.put(pending, ids=ids, material=changes, first_position=batch.head + 1)
 
     # -- reading -------------------------------------------------------------
 
@@ -482,33 +552,60 @@ def _bad(number: int, refused: Refused) -> BadLine:
     return BadLine(number, str(refused), cause=refused)
 
 
+_NOTHING_SEALED: frozenset[str] = frozenset()
+
+
+def _material_of(line: wire.Line) -> frozenset[str]:
+    """Check a line's material envelope; the fields it carries as their sealed token.
+
+    Only fields the line names in `sealed` (an `events` export names those whose
+    key was destroyed) are taken as tokens; every other material field is
+    sealed, whatever its text.
+    """
+    event = line.event
+    if (line.keys is not None or line.sealed is not None) and not isinstance(event, ev.ApplicationSubmitted):
+        raise Refused("wrong-field", f"only ApplicationSubmitted lines carry keys or sealed, not {ev.type_name(event)}")
+    for purpose, key in (line.keys or {}).items():
+        if purpose not in vault.PURPOSES:
+            raise Refused("bad-keys", f"keys names {purpose!r}; the purposes are {', '.join(vault.PURPOSES)}")
+        try:
+            raw = base64.b64decode(key, validate=True)
+        except ValueError:
+            raw = b""
+        if len(raw) != vault.KEY_SIZE:
+            raise Refused("bad-keys", f"the {purpose} key is not {vault.KEY_SIZE} bytes in base64")
+    sealed = frozenset(line.sealed or ())
+    for name in sorted(sealed):
+        if vault.FIELDS[name] in (line.keys or {}):
+            raise Refused("sealed-material", f"{name} is both sealed and given its key")
+        if not vault.is_sealed(getattr(event, name)):
+            raise Refused("sealed-material", f"{name} is named in sealed but is not a sealed token")
+    return sealed
+
+
+def _note_material(batch: _Batch, record: Recorded, already_sealed: frozenset[str]) -> None:
+    """Remember what a new record means for material: sealed fields, or the keys it destroys."""
+    event = record.event
+    if already_sealed:
+        batch.already_sealed[record.id] = already_sealed
+    if isinstance(event, ev.ApplicationMaterialErased):
+        batch.destroyed[record.id] = vault.destroyed(batch.courses[event.course], event)
+
+
 def _seal(
     event: ev.ApplicationSubmitted,
     event_id: UUID,
     known: dict[tuple[str, str], bytes],
     line_keys: dict[str, str] | None,
+    already_sealed: frozenset[str] | None,
 ) -> tuple[ev.ApplicationSubmitted, dict[str, bytes]]:
     """The application sealed, and the keys that had to be made (or came with the line)."""
     given = {p: base64.b64decode(k) for p, k in (line_keys or {}).items()}
-    plain = {f: p for f, p in vault.FIELDS.items() if not vault.is_sealed(getattr(event, f))}
+    kept = already_sealed or frozenset()
     created: dict[str, bytes] = {}
-    for purpose in set(plain.values()):
+    for purpose in {p for f, p in vault.FIELDS.items() if f not in kept}:
         if (event.student, purpose) not in known:
             created[purpose] = given.get(purpose) or vault.new_key()
             known[(event.student, purpose)] = created[purpose]
-    changes = {
-        f: vault.seal(known[(event.student, p)], event_id, f, getattr(event, f))
-        for f, p in plain.items()
-    }
-    return msgspec.structs.replace(event, **changes), created
-
-
-def _erasable(course: Course, event: ev.ApplicationMaterialErased) -> list[tuple[str, str, str]]:
-    """The keys to destroy: every statement; name and email of those never admitted."""
-    erase = []
-    for student in event.students:
-        erase.append((course.name, student, vault.STATEMENT))
-        application = course.applications.get(student)
-        if application is None or application.accepted is None:
-            erase.append((course.name, student, vault.IDENTITY))
-    return erase
+    keys = {p: known[(event.student, p)] for p in vault.PURPOSES if (event.student, p) in known}
+    return vault.seal_application(event, event_id, keys, kept), created

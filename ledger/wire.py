@@ -2,7 +2,9 @@
 
 A line is an event's fields plus, optionally, the envelope an export adds
 (`id`, `seq`, `recorded_at`, `recorded_by`) and `keys`, the material keys an
-export carries so that a restore seals the material to the very same bytes.
+export carries so that a restore seals the material to the very same bytes,
+and `sealed`, the material fields it carries as tokens because their key was
+destroyed.
 Each event type gets a line type derived from it, so one decoder built once
 reads any line, refuses unknown fields, and names what is wrong.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from functools import cache
-from typing import Any, Union
+from typing import Any, Literal, Union
 from uuid import UUID
 
 import msgspec
@@ -23,12 +25,16 @@ from ledger import events as ev
 # The namespace of ids derived from content; never change it (ids would change).
 ID_NAMESPACE = UUID("6f1c7a52-3d0e-4b8e-9a51-2c5e0f7d9b10")
 
+# Material fields an export line carries as their sealed token (their key was destroyed).
+MaterialField = Literal["name", "email", "statement"]
+
 ENVELOPE_FIELDS: list[tuple[str, Any, Any]] = [
     ("id", UUID | None, None),
     ("seq", int | None, None),
     ("recorded_at", datetime | None, None),
     ("recorded_by", str | None, None),
     ("keys", dict[str, str] | None, None),
+    ("sealed", tuple[MaterialField, ...] | None, None),
 ]
 
 
@@ -68,6 +74,7 @@ class Line(msgspec.Struct, frozen=True):
     recorded_at: datetime | None = None
     recorded_by: str | None = None
     keys: dict[str, str] | None = None
+    sealed: tuple[MaterialField, ...] | None = None
 
     @property
     def restores(self) -> bool:
@@ -140,7 +147,11 @@ def content_id(event: ev.Event) -> UUID:
 
 
 def encode_line(
-    record: ev.Recorded, keys: dict[str, str] | None = None, event: ev.Event | None = None, restores: bool = True
+    record: ev.Recorded,
+    keys: dict[str, str] | None = None,
+    event: ev.Event | None = None,
+    sealed: tuple[str, ...] = (),
+    restores: bool = True,
 ) -> bytes:
     """One export line: the envelope, then the event (or a readable copy of it).
 
@@ -152,6 +163,8 @@ def encode_line(
         envelope.update(seq=record.position, recorded_at=record.recorded_at, recorded_by=record.recorded_by)
     if keys:
         envelope["keys"] = keys
+    if sealed:
+        envelope["sealed"] = sealed
     head = line_encoder.encode(envelope)
     body = line_encoder.encode(event if event is not None else record.event)
     return head[:-1] + b"," + body[1:]

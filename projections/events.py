@@ -42,11 +42,12 @@ class EventLine:
     record: Recorded
     event: ev.Event  # the material opened where its keys exist
     keys: dict[str, str]  # material keys by purpose, base64
+    sealed: tuple[str, ...] = ()  # material fields carried as their token: their key was destroyed
     restores: bool = True  # with the record's envelope (a restore), else as a new event
 
     def encode(self) -> bytes:
         """The JSONL line (without its line end)."""
-        return wire.encode_line(self.record, self.keys or None, self.event, self.restores)
+        return wire.encode_line(self.record, self.keys or None, self.event, self.sealed, self.restores)
 
 
 def _aware(moment: datetime | None, field: str, views: Views) -> datetime | None:
@@ -88,14 +89,15 @@ def events(source: str | Views, *, as_of: datetime | None = None, known_at: date
                     continue  # it retracts an event that had not happened by then
                 exported.add(record.id)
             if not isinstance(event, ev.ApplicationSubmitted):
-                yield EventLine(record, event, {}, restores)
+                yield EventLine(record, event, {}, restores=restores)
                 continue
             if event.course not in keys_of:
                 keys_of[event.course] = vault.by_student(views.keys(event.course))
             keys = keys_of[event.course].get(event.student, {})
             opened = vault.open_application(event, record.id, keys, keep_sealed=True)
-            keys_text = {p: base64.b64encode(k).decode() for p, k in sorted(keys.items())}
-            yield EventLine(record, opened, keys_text, restores)
+            shown = {p: base64.b64encode(k).decode() for p, k in sorted(keys.items())}
+            sealed = tuple(f for f, p in vault.FIELDS.items() if p not in keys)
+            yield EventLine(record, opened, shown, sealed, restores)
 
 
 def lines(source: str | Views, *, as_of: datetime | None = None, known_at: datetime | None = None) -> Iterator[bytes]:

@@ -19,6 +19,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.store.postgres import schema_lock, schema_ready
+from ledger.store.tracking import insert_tracking
 from projections import chunks
 
 SCHEMA = (
@@ -170,7 +171,7 @@ class _Writing:
         )
 
     def track(self, name: str, position: int) -> None:
-        self.recorder._insert_tracking(self.curs, Tracking(name, position))
+        insert_tracking(self.recorder, self.curs, Tracking(name, position))  # eventsourcing's public statement
 
     def head(self) -> int:
         self.curs.execute("SELECT size FROM ledger_head WHERE id = 1")

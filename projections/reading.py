@@ -13,7 +13,6 @@ now) and `known_at`; an instant without an offset is read in the course's zone.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cached_property
@@ -43,12 +42,11 @@ class BadClock(clocks.BadInstant):
 
 
 def open_store(store: str) -> Views:
-    """The views of `store`, as they are (a missing SQLite file is not created)."""
-    from ledger.store import is_postgres
+    """The views of `store`, as they are (a missing SQLite file is not created, nor tables in another program's)."""
+    from ledger.store import require_store
     from projections.runner import Views
 
-    if not is_postgres(store) and not os.path.exists(store):
-        raise StoreError(f"no store at {store!r}: open a course first or pass --store")
+    require_store(store)
     return Views.open(store)
 
 

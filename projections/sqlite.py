@@ -15,6 +15,7 @@ from typing import Any
 from eventsourcing.persistence import PersistenceError, Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
 
+from ledger.store.tracking import insert_tracking
 from projections import chunks
 
 SCHEMA = (
@@ -143,7 +144,7 @@ class _Writing:
         )
 
     def track(self, name: str, position: int) -> None:
-        self.recorder._insert_tracking(self.c, Tracking(name, position))
+        insert_tracking(self.recorder, self.c, Tracking(name, position))  # eventsourcing's public statement
 
     def head(self) -> int:
         self.c.execute("SELECT size FROM ledger_head WHERE id = 1")

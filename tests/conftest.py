@@ -147,6 +147,12 @@ def fresh_postgres_url(make_postgres_database: Callable[[], str]) -> str:
     return make_postgres_database()
 
 
+@pytest.fixture(autouse=True)
+def _key_files_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL stores keep their key files in the user's data folder (ADR 9): in tests, a temporary one."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.getbasetemp() / "xdg-data"))
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request) -> str:
     """A fresh, empty store: a SQLite file path, or a ``postgresql://`` URL."""

@@ -79,15 +79,40 @@ def test_the_auditor_reads_exports_and_verifies_but_cannot_append(roles: tuple[s
     assert Ledger(auditor_url).head()[0] == 6
 
 
-def test_an_erasure_by_the_writer_says_what_the_owner_must_still_do(roles: tuple[str, str]) -> None:
+def test_an_erasure_by_the_writer_needs_nothing_from_the_owner(roles: tuple[str, str]) -> None:
+    """Erasure replaces the course's key-encryption key: no VACUUM, no owner, nothing left to do."""
     writer_url, _ = roles
     runner = CliRunner()
     base = ["--store", writer_url, "--actor", "staff"]
     assert runner.invoke(main, [*base, "reject", "230002", "--reason", "full"]).exit_code == 0
+    ledger = Ledger(writer_url)
+    (old,) = [k for course, _, k in ledger.recorder.kek_history() if course == COURSE]  # type: ignore[attr-defined]
     erased = runner.invoke(main, [*base, "erase-material"])
-    assert erased.exit_code == 0
-    assert "note: the destroyed keys are deleted but their bytes stay on disk" in erased.stderr
-    assert "VACUUM (FULL) material_keys" in erased.stderr
+    assert erased.exit_code == 0 and erased.stderr == "", erased.output
+    assert ledger.recorder.key_file.get(old) is None  # type: ignore[attr-defined]
+    assert Ledger(writer_url).material_keys(COURSE, "230002") == {}
+
+
+def test_the_writer_cannot_destroy_keys_outside_an_erasure(fresh_postgres_url: str, roles: tuple[str, str]) -> None:
+    writer_url, _ = roles
+    with psycopg.connect(writer_url, autocommit=True) as conn:
+        for statement in ("DELETE FROM material_keys", "UPDATE material_keys SET wrapped = ''", "TRUNCATE material_keys",
+                          "DELETE FROM material_keks", "UPDATE material_keks SET kek = ''"):  # fmt: skip
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+        # A new key-encryption key id would make every key unreadable: only an erasure may bring one.
+        (position,) = conn.execute("SELECT max(position) FROM ledger_log").fetchone()  # type: ignore[misc]
+        with pytest.raises(psycopg.errors.RaiseException, match="needs an erasure recorded at position"):
+            conn.execute(
+                "INSERT INTO material_keks VALUES (%s, %s, %s)", (COURSE, position, secrets.token_bytes(16))
+            )
+    # Not even the owner deletes keys while the triggers are on.
+    with psycopg.connect(fresh_postgres_url, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute("DELETE FROM material_keys")
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute("UPDATE material_keks SET position = position + 1")
+    assert len(Ledger(writer_url).material_keys(COURSE, "230000")) == 2
 
 
 def test_both_roles_read_the_views(fresh_postgres_url: str, roles: tuple[str, str]) -> None:

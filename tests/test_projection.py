@@ -115,7 +115,7 @@ def test_checkpoint_and_rows_commit_together(filled: Script, monkeypatch: pytest
     def broken(*args: Any) -> None:
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(views.recorder, "_insert_tracking", broken)
+    monkeypatch.setattr(f"{type(views.recorder).__module__}.insert_tracking", broken)
     with pytest.raises(RuntimeError):
         views.catch_up()
     assert (dump(views), views.checkpoint()) == (before, 30)

@@ -14,7 +14,10 @@ from cryptography.exceptions import InvalidTag
 from ledger import events as ev
 from ledger import vault, wire
 from ledger.app import Ledger
+from projections.events import lines as export_lines
+from projections.runner import Views
 from tests.cli_helpers import ALAN, COURSE, KURT, run, semester
+from tests.contract_helpers import store_files
 
 EVENT_ID = UUID("0b6c3f0e-8a1d-4c52-9d3e-7f1a2b3c4d5e")
 OTHER_ID = UUID("1c7d4f1f-9b2e-4d63-8e4f-8a2b3c4d5e6f")
@@ -101,10 +104,6 @@ def test_open_application_without_keys_is_erased() -> None:
     assert (kept.name, kept.statement) == (NAME, sealed.statement)
 
 
-def test_plain_text_passes_open_application_unchanged() -> None:
-    assert vault.open_application(application(), EVENT_ID, {}) == application()
-
-
 def test_the_id_derived_from_an_application_keeps_no_trace_of_its_material() -> None:
     """A content id is a hash: were material in it, a guessed name could be confirmed after erasure."""
     other = application(name="Someone Else", email="else@st.ovgu.de", statement="other")
@@ -113,20 +112,23 @@ def test_the_id_derived_from_an_application_keeps_no_trace_of_its_material() -> 
 
 
 def store_bytes(store: str) -> bytes:
-    """Every byte of the SQLite store: the database, its write-ahead log and shared memory."""
-    return b"".join(
-        Path(store + suffix).read_bytes() for suffix in ("", "-wal", "-shm") if Path(store + suffix).exists()
-    )
+    """Every byte of the SQLite store: the database, its write-ahead log, shared memory and key file."""
+    return b"".join(path.read_bytes() for path in store_files(store) if path.exists())
+
+
+def _apply(store: str, name: str, statement: str, prerequisite: str = "ML") -> None:
+    """`subledger apply 231077` on a semester store, with this name and statement."""
+    semester(store)
+    result = run(
+        store, "apply", "231077", "--name", name, "--email", EMAIL, "--programme", "master",
+        "--prerequisite", prerequisite, "--statement", statement, "--at", "2025-03-20T14:00+01:00",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
 
 
 def test_the_store_files_hold_no_plaintext_material(tmp_path: Path) -> None:
     store = str(tmp_path / "ledger.sqlite")
-    semester(store)
-    result = run(
-        store, "apply", "231077", "--name", NAME, "--email", EMAIL, "--programme", "master",
-        "--prerequisite", "Deep Thought (passed)", "--statement", STATEMENT, "--at", "2025-03-20T14:00+01:00",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    _apply(store, NAME, STATEMENT, "Deep Thought (passed)")
 
     data = store_bytes(store)
     assert b"Deep Thought (passed)" in data  # not material: stored as it is (so the search works)
@@ -145,36 +147,128 @@ def test_the_store_files_hold_no_plaintext_material(tmp_path: Path) -> None:
         ledger.close()
 
 
-def test_erasure_leaves_no_key_in_the_store_files(tmp_path: Path) -> None:
+def test_data_keys_never_reach_the_store_files_and_erasure_destroys_them(tmp_path: Path) -> None:
+    """The store keeps data keys only wrapped; after erasure the erased ones open nothing."""
     store = str(tmp_path / "ledger.sqlite")
     semester(store)
     ledger = Ledger(store)
     try:
         kurt = ledger.material_keys(COURSE, KURT)
         alan = ledger.material_keys(COURSE, ALAN)
-    finally:
-        ledger.close()
-    assert set(kurt) == set(alan) == {vault.IDENTITY, vault.STATEMENT}
-    data = store_bytes(store)
-    assert all(key in data for key in (*kurt.values(), *alan.values()))  # the check below can fail
-
-    # Through a ledger that stays open (as a server would): closing it would checkpoint
-    # the write-ahead log anyway; the erasure itself must leave no copy behind.
-    ledger = Ledger(store)
-    try:
+        assert set(kurt) == set(alan) == {vault.IDENTITY, vault.STATEMENT}
+        for key in (*kurt.values(), *alan.values()):
+            assert key not in store_bytes(store)
         at = datetime(2025, 4, 9, 8, 0, tzinfo=UTC)
         ledger.append([ev.ApplicationAccepted(course=COURSE, at=at, student=ALAN)], "tester")
         ledger.append([ev.ApplicationRejected(course=COURSE, at=at, student=KURT, reason="full")], "tester")
-        data = store_bytes(store)
-        assert kurt[vault.STATEMENT] in data  # still there before the erasure
         ledger.append([ev.ApplicationMaterialErased(course=COURSE, at=at, students=(ALAN, KURT))], "tester")
-
-        data = store_bytes(store)
-        assert kurt[vault.IDENTITY] not in data and kurt[vault.STATEMENT] not in data  # never admitted
-        assert alan[vault.STATEMENT] not in data  # statements go for everyone
-        assert alan[vault.IDENTITY] in data  # a participant's name and email are kept
+        assert ledger.material_keys(COURSE, KURT) == {}  # never admitted: everything destroyed
+        assert ledger.material_keys(COURSE, ALAN) == {vault.IDENTITY: alan[vault.IDENTITY]}  # a participant's name stays
         course = ledger.course(COURSE)
         opened = ledger.readable(COURSE, course.applications[KURT].submitted).event
         assert (opened.name, opened.statement) == (vault.ERASED, vault.ERASED)
+        assert ledger.readable(COURSE, course.applications[ALAN].submitted).event.name == "Alan Turing"
+    finally:
+        ledger.close()
+
+
+# -- sealing depends on the field, never on what the text looks like (issue 7.3) --
+
+# Text that looks like material already sealed: a real token of other text, and a bare prefix.
+LOOKS_SEALED_NAME = vault.seal(KEY, EVENT_ID, "name", "someone else")
+LOOKS_SEALED_STATEMENT = "sealed:v1:MARMALADE-ZEPPELIN-4471 my statement, in plain words"
+
+
+def test_text_that_looks_sealed_is_sealed_like_any_other() -> None:
+    keys = {vault.IDENTITY: KEY, vault.STATEMENT: OTHER_KEY}
+    plain = application(name=LOOKS_SEALED_NAME, statement=LOOKS_SEALED_STATEMENT)
+    sealed = vault.seal_application(plain, OTHER_ID, keys)
+    assert sealed.name != LOOKS_SEALED_NAME and sealed.statement != LOOKS_SEALED_STATEMENT
+    assert "MARMALADE" not in sealed.statement
+    assert vault.open_application(sealed, OTHER_ID, keys) == plain
+    assert (vault.open_application(sealed, OTHER_ID, {}).name, vault.open_application(sealed, OTHER_ID, {}).statement) == (
+        vault.ERASED,
+        vault.ERASED,
+    )
+
+
+def _decide_and_erase(store: str, *extra: str) -> None:
+    for args in (["accept", ALAN], ["reject", KURT, "--reason", "full"], *(["reject", s, "--reason", "full"] for s in extra)):
+        result = run(store, *args, "--at", "2025-04-09T08:00+02:00")
+        assert result.exit_code == 0, result.output
+    erased = run(store, "erase-material", "--at", "2025-04-09T09:00+02:00")
+    assert erased.exit_code == 0, erased.output
+
+
+def _assert_reads(store: str, student: str, expected: tuple[str, str]) -> None:
+    """The look-alike text is in none of the store's files, and `student`'s name and statement read `expected`."""
+    for text in (LOOKS_SEALED_NAME, LOOKS_SEALED_STATEMENT, "MARMALADE-ZEPPELIN"):
+        assert text.encode() not in store_bytes(store), text
+    ledger = Ledger(store)
+    try:
+        record = ledger.course(COURSE).applications[student].submitted
+        opened = ledger.readable(COURSE, record).event
+        assert (opened.name, opened.statement) == expected
+        exported = b"\n".join(export_lines(Views.of(ledger)))
+        assert (b"MARMALADE" in exported) == (expected != (vault.ERASED, vault.ERASED))
+    finally:
+        ledger.close()
+
+
+def _assert_sealed_then_erased(store: str, student: str) -> None:
+    """Sealed like any text: it reads back while its keys exist, and reads [erased] after erasure."""
+    _assert_reads(store, student, (LOOKS_SEALED_NAME, LOOKS_SEALED_STATEMENT))
+    _decide_and_erase(store, student)
+    _assert_reads(store, student, (vault.ERASED, vault.ERASED))
+
+
+def test_apply_seals_text_that_looks_sealed_and_erasure_destroys_it(tmp_path: Path) -> None:
+    store = str(tmp_path / "ledger.sqlite")
+    _apply(store, LOOKS_SEALED_NAME, LOOKS_SEALED_STATEMENT)
+    _assert_sealed_then_erased(store, "231077")
+
+
+def test_import_seals_text_that_looks_sealed_and_erasure_destroys_it(tmp_path: Path) -> None:
+    store = str(tmp_path / "ledger.sqlite")
+    semester(store)
+    line = msgspec.json.encode(application(name=LOOKS_SEALED_NAME, statement=LOOKS_SEALED_STATEMENT))
+    result = run(store, "import", "-", input=line + b"\n")
+    assert result.exit_code == 0, result.output
+    _assert_sealed_then_erased(store, "231077")
+
+
+@pytest.mark.parametrize(
+    ("envelope", "rule"),
+    [
+        ({"sealed": ["statement"]}, "sealed-material"),  # named as sealed, but plain text
+        ({"keys": {"identity": "bm90IGEga2V5"}}, "bad-keys"),  # base64, but not 32 bytes
+        ({"keys": {"identity": "%%%"}}, "bad-keys"),  # not base64
+        ({"keys": {"other": base64.b64encode(KEY).decode()}}, "bad-keys"),
+        ({"sealed": ["name"], "keys": {"identity": base64.b64encode(KEY).decode()}}, "sealed-material"),
+    ],
+)
+def test_a_bad_material_envelope_is_refused_and_nothing_written(tmp_path: Path, envelope: dict[str, object], rule: str) -> None:
+    store = str(tmp_path / "ledger.sqlite")
+    semester(store)
+    fields = msgspec.to_builtins(application())
+    line = msgspec.json.encode({**envelope, "type": "ApplicationSubmitted", **fields})
+    result = run(store, "import", "-", input=line + b"\n")
+    assert result.exit_code == 1 and f"refused by rule {rule}" in result.stderr, result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_line_naming_a_sealed_token_keeps_it(tmp_path: Path) -> None:
+    """An export names the fields whose key was destroyed; only those are kept as tokens."""
+    store = str(tmp_path / "ledger.sqlite")
+    semester(store)
+    token = vault.seal(KEY, OTHER_ID, "statement", STATEMENT)
+    fields = msgspec.to_builtins(application(statement=token))
+    line = {"id": str(OTHER_ID), "sealed": ["statement"], "type": "ApplicationSubmitted", **fields}
+    assert run(store, "import", "-", input=msgspec.json.encode(line) + b"\n").exit_code == 0
+    ledger = Ledger(store)
+    try:
+        record = ledger.course(COURSE).applications["231077"].submitted
+        assert record.event.statement == token  # stored as given
+        assert ledger.readable(COURSE, record).event.name == NAME  # the rest sealed under a new key
     finally:
         ledger.close()

@@ -8,7 +8,19 @@ from urllib.parse import unquote, urlsplit
 from ledger.errors import StoreError, first_line
 from ledger.store.log import LogRow
 
-__all__ = ["LogRow", "cannot_open", "is_postgres", "redacted", "store_env"]
+__all__ = [
+    "KEY_FILE_ENV",
+    "LogRow",
+    "cannot_open",
+    "is_postgres",
+    "key_file_for",
+    "redacted",
+    "require_store",
+    "sqlite_file",
+    "store_env",
+]
+
+KEY_FILE_ENV = "SUBLEDGER_KEY_FILE"
 
 
 def is_postgres(store: str) -> bool:
@@ -31,6 +43,66 @@ def cannot_open(store: str, error: Exception) -> StoreError:
     return StoreError(f"cannot open store {redacted(store)!r}: {first_line(error)}")
 
 
+def sqlite_file(store: str) -> tuple[str, bool]:
+    """The file an SQLite store names, and whether opening it may create it.
+
+    A store may be a path or an SQLite `file:` URI (`file:ledger.sqlite?mode=ro`
+    opens it read-only; only the default `mode=rwc` creates a missing file).
+    """
+    if not store.startswith("file:"):
+        return store, True
+    from urllib.parse import parse_qs
+
+    parts = urlsplit(store)
+    return unquote(parts.path), parse_qs(parts.query).get("mode", ["rwc"])[-1] == "rwc"
+
+
+def require_store(store: str) -> None:
+    """Refuse, in one line, to read a store that is not there or is not a subledger store.
+
+    A read must never create a file, nor tables inside someone else's database.
+    """
+    if is_postgres(store):
+        return  # a PostgreSQL database is created by its owner; an empty one reads as empty
+    path, _ = sqlite_file(store)
+    if not os.path.exists(path):
+        raise StoreError(f"no store at {store!r}: open a course first or pass --store")
+    import sqlite3
+    from urllib.parse import quote
+
+    try:
+        connection = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True)
+        try:
+            found = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'ledger_head'").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        raise cannot_open(store, error) from None
+    if found is None:
+        raise StoreError(f"{store!r} is not a subledger store")
+
+
+def key_file_for(store: str) -> str:
+    """Where `store` keeps its key-encryption keys (ADR 9): SUBLEDGER_KEY_FILE if set, else
+
+    beside an SQLite store (`ledger.sqlite.keys`), and for a PostgreSQL store in
+    the user's data folder, named after server and database
+    (`$XDG_DATA_HOME/subledger/keys/HOST-PORT-DBNAME.keys`, by default under
+    `~/.local/share`).
+    """
+    given = os.environ.get(KEY_FILE_ENV)
+    if given:
+        return given
+    if not is_postgres(store):
+        return sqlite_file(store)[0] + ".keys"
+    from urllib.parse import quote
+
+    url = urlsplit(store)
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    name = f"{url.hostname}-{url.port or 5432}-{unquote(url.path.strip('/'))}"
+    return os.path.join(data, "subledger", "keys", quote(name, safe="._-") + ".keys")
+
+
 def store_env(store: str) -> dict[str, str]:
     """The eventsourcing environment that opens `store`."""
     if not is_postgres(store):
@@ -38,6 +110,7 @@ def store_env(store: str) -> dict[str, str]:
             "PERSISTENCE_MODULE": "ledger.store.sqlite:Factory",
             "SQLITE_DBNAME": store,
             "CREATE_TABLE": "true",
+            KEY_FILE_ENV: key_file_for(store),
         }
     import importlib.util
 
@@ -56,5 +129,6 @@ def store_env(store: str) -> dict[str, str]:
         # A server that does not answer is reported in seconds, not after half a minute.
         "POSTGRES_CONNECT_TIMEOUT": os.environ.get("POSTGRES_CONNECT_TIMEOUT", "5"),
         "CREATE_TABLE": "true",
+        KEY_FILE_ENV: key_file_for(store),
     }
     return env

@@ -3,8 +3,10 @@
 `PERSISTENCE_MODULE=ledger.store.postgres:Factory`. Positions are given under
 eventsourcing's EXCLUSIVE lock on the events table, so they have no gaps even
 where the notification id sequence has them (rolled-back inserts). Triggers
-make the database itself refuse UPDATE, DELETE and TRUNCATE of the events and
-of the log (SPEC §6).
+make the database itself refuse UPDATE, DELETE and TRUNCATE of the events, of
+the log and of the material keys (SPEC §6), and refuse a new key-encryption
+key for a course unless an erasure recorded in the log made it (ADR 9): a
+writer cannot destroy keys outside an erasure.
 """
 
 from __future__ import annotations
@@ -14,16 +16,19 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
-from psycopg import Cursor
-from psycopg.rows import DictRow, tuple_row
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composable, Identifier
 
-from ledger.store import log
+from ledger.errors import StoreError
+from ledger.store import material
+from ledger.store.append import Dialect, append_log
+from ledger.store.keyfile import KeyFile
 from ledger.store.log import LogRow, RawRow
 
 APPEND_ONLY = "subledger_refuse_rewrite"
+DIALECT = Dialect(param="%s", event_id=lambda i: i, stream_id=lambda o: o)  # psycopg adapts UUIDs
 SCHEMA_LOCK = 0x5B1ED6E2  # advisory lock id held while one process creates the schema
 
 SCHEMA = (
@@ -34,11 +39,31 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ledger_head ("
     "id int PRIMARY KEY CHECK (id = 1), size bigint NOT NULL, frontier bytea NOT NULL)",
     "CREATE TABLE IF NOT EXISTS material_keys ("
-    "course text NOT NULL, student text NOT NULL, purpose text NOT NULL, key bytea NOT NULL, "
-    "PRIMARY KEY (course, student, purpose))",
+    "course text NOT NULL, student text NOT NULL, purpose text NOT NULL, kek bytea NOT NULL, "
+    "wrapped bytea NOT NULL, PRIMARY KEY (course, student, purpose, kek))",
     f"CREATE OR REPLACE FUNCTION {APPEND_ONLY}() RETURNS trigger LANGUAGE plpgsql AS $$ "
     "BEGIN RAISE EXCEPTION 'subledger: % on % is refused: the ledger is append-only', "
     "TG_OP, TG_TABLE_NAME; END $$",
+)
+APPEND_ONLY_TABLES = ("ledger_log", "material_keys", "material_keks")
+LAST_TABLE = "material_keks"  # created last: where it exists, the whole schema does
+# A course's KEK is replaced only by an erasure recorded in the log at the KEK's
+# position, after the current one; its first comes with its first application.
+CHECK_KEK = (
+    "CREATE OR REPLACE FUNCTION subledger_check_kek() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "DECLARE latest bigint; made_by text; its_course text; "
+    "BEGIN "
+    "SELECT max(position) INTO latest FROM material_keks WHERE course = NEW.course; "
+    "SELECT e.topic, convert_from(e.state, 'UTF8')::jsonb -> 'event' ->> 'course' INTO made_by, its_course "
+    "FROM ledger_log l JOIN {events} e "
+    "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
+    "WHERE l.position = NEW.position; "
+    "IF its_course = NEW.course AND ("
+    "(made_by = 'ApplicationMaterialErased' AND (latest IS NULL OR NEW.position > latest)) "
+    "OR (made_by = 'ApplicationSubmitted' AND latest IS NULL)) THEN RETURN NEW; END IF; "
+    "RAISE EXCEPTION 'subledger: a new key-encryption key for % needs an erasure recorded at position %', "
+    "NEW.course, NEW.position; "
+    "END $$"
 )
 
 
@@ -70,8 +95,21 @@ class LedgerRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
-        statements: list[Composable] = [SQL(s) for s in SCHEMA]  # type: ignore[arg-type]
-        for table in (self.events_table_name, "ledger_log"):
+        statements: list[Composable] = [SQL(s) for s in SCHEMA]
+        statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS material_keks (course text NOT NULL, position bigint NOT NULL, "
+                "kek bytea NOT NULL UNIQUE, PRIMARY KEY (course, position))"
+            )
+        )
+        statements.append(SQL(CHECK_KEK).format(events=Identifier(self.events_table_name)))
+        statements.append(
+            SQL(
+                "CREATE OR REPLACE TRIGGER material_keks_made_by_erasure BEFORE INSERT ON material_keks "
+                "FOR EACH ROW EXECUTE FUNCTION subledger_check_kek()"
+            )
+        )
+        for table in (self.events_table_name, *APPEND_ONLY_TABLES):
             for when, each in (("UPDATE OR DELETE", "ROW"), ("TRUNCATE", "STATEMENT")):
                 name = f"{table}_append_only_{each.lower()}"
                 statements.append(
@@ -87,48 +125,58 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
         ).format(table=Identifier(self.events_table_name))
 
-    def create_table(self) -> None:
-        """Create the schema once; every later start only checks that it is there."""
-        if schema_ready(self.datastore, "ledger_head"):
-            self.datastore.register_type_adapters()
-            return
-        with schema_lock(self.datastore):
-            super().create_table()
+    key_file: KeyFile | None = None  # set by `Factory`
 
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+    def create_table(self) -> None:
+        """Create the schema once; every later start only checks that it is there.
+
+        A store that keeps raw keys (made before ADR 9) is refused.
+        """
+        if not schema_ready(self.datastore, LAST_TABLE):
+            with schema_lock(self.datastore):
+                super().create_table()
+        else:
+            self.datastore.register_type_adapters()
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'material_keys' AND column_name = 'key') AS raw"
+            ).fetchone()
+        if row and row["raw"]:
+            raise StoreError(material.RAW_KEYS_MESSAGE)
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
         """Insert events, their log rows, the head and the keys in one transaction.
 
-        eventsourcing's own pipelined insert commits even when code run after its
-        insert raises (it re-raises after the transaction block), which would
-        leave events outside the log; here any failure rolls everything back.
+        Returns the events' notification ids, as eventsourcing's recorders do.
+        eventsourcing's own pipelined insert commits even when code run after
+        its insert raises (it re-raises after the transaction block), which
+        would leave events outside the log; here any failure rolls everything
+        back. The insert takes eventsourcing's EXCLUSIVE lock first, so
+        positions follow commit order. Keyword arguments as on SQLite.
         """
-        with self.datastore.transaction(commit=True) as curs:
-            self._insert_stored_events(curs, stored_events)  # takes the EXCLUSIVE lock
-            self._append_log(curs, stored_events, **kwargs)
-        return None
-
-    def _append_log(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        curs.execute("SELECT size, frontier FROM ledger_head WHERE id = 1")
-        head = curs.fetchone()
-        size, frontier = (head["size"], head["frontier"]) if head else (0, None)
-        appended = log.extend(size, frontier, kwargs["ids"], stored_events, kwargs.get("first_position"))
-        curs.executemany("INSERT INTO ledger_log VALUES (%s, %s, %s, %s, %s)", appended.rows)
-        curs.execute(
-            "INSERT INTO ledger_head (id, size, frontier) VALUES (1, %s, %s) "
-            "ON CONFLICT (id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier",
-            (appended.size, appended.frontier),
-        )
-        if kwargs.get("keys"):
-            curs.executemany("INSERT INTO material_keys VALUES (%s, %s, %s, %s)", kwargs["keys"])
-        if kwargs.get("erase"):
-            curs.executemany(
-                "DELETE FROM material_keys WHERE course = %s AND student = %s AND purpose = %s",
-                kwargs["erase"],
-            )
+        if not stored_events:
+            return []
+        events = [
+            self.construct_pg_stored_event(s.originator_id, s.originator_version, s.topic, s.state)
+            for s in stored_events
+        ]
+        with (
+            material.guarded(self.key_file, kwargs.get("material", ()), self.kek_history) as keys,
+            self.datastore.transaction(commit=True) as curs,
+        ):
+            for statement in self.lock_table_statements:
+                curs.execute(statement, prepare=True)
+            curs.execute(SQL("NOTIFY {}").format(Identifier(self.channel_name)))  # eventsourcing's subscriptions
+            curs.execute(self.insert_events_statement, (events,))
+            notification_ids = [row["notification_id"] for row in curs.fetchall()]
+            append_log(curs, DIALECT, stored_events, kwargs.get("ids"), kwargs.get("first_position"))
+            keys.write(curs, DIALECT)
+        return notification_ids
 
     def _rows(self, where: str, params: Sequence[Any]) -> list[LogRow]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.select_log_sql + SQL(where), params)  # type: ignore[operator]
+            curs.execute(self.select_log_sql + SQL(where), params)
             return [
                 LogRow(
                     position=r["position"],
@@ -136,7 +184,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
                     originator_id=r["originator_id"],
                     version=r["originator_version"],
                     topic=r["topic"],
-                    state=bytes(r["state"]) if r["state"] is not None else None,  # type: ignore[arg-type]
+                    state=bytes(r["state"]) if r["state"] is not None else None,
                     leaf=bytes(r["leaf"]),
                 )
                 for r in curs.fetchall()
@@ -194,10 +242,19 @@ class LedgerRecorder(PostgresApplicationRecorder):
             return (row["size"], bytes(row["frontier"])) if row else (0, None)
 
     def select_keys(self, course: str) -> dict[tuple[str, str], bytes]:
-        """The material keys of one course, by (student, purpose)."""
+        """The material keys of one course that still exist, by (student, purpose), unwrapped."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute("SELECT student, purpose, key FROM material_keys WHERE course = %s", (course,))
-            return {(r["student"], r["purpose"]): bytes(r["key"]) for r in curs.fetchall()}
+            return material.select(curs, DIALECT, material.required(self.key_file), course)
+
+    def select_wrapped(self) -> list[tuple[str, str, str, bytes, bytes]]:
+        """Every row of the key table as stored: (course, student, purpose, KEK id, wrapped key)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            return material.all_rows(curs)
+
+    def kek_history(self) -> list[tuple[str, int, bytes]]:
+        """Every KEK id the store ever named: (course, position, id)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            return material.kek_history(curs)
 
     def count_events(self) -> int:
         """How many events the events table holds (the log should hold as many)."""
@@ -216,26 +273,24 @@ class LedgerRecorder(PostgresApplicationRecorder):
             )
             return [bytes(r["state"]) for r in curs.fetchall()]
 
-    def compact(self) -> str | None:
-        """Rewrite the key table so destroyed keys leave no dead tuples behind.
-
-        Only the table's owner may; for anyone else, say what remains to be done.
-        """
-        with self.datastore.get_connection() as conn:
-            row = conn.execute(
-                "SELECT pg_has_role(current_user, tableowner, 'USAGE') AS owns FROM pg_tables "
-                "WHERE tablename = 'material_keys' AND schemaname = current_schema()"
-            ).fetchone()
-            if not (row and row["owns"]):
-                return (
-                    "the destroyed keys are deleted but their bytes stay on disk until the owner of "
-                    "material_keys runs: VACUUM (FULL) material_keys"
-                )
-            conn.execute("VACUUM (FULL) material_keys")
-        return None
+    def select_topics(self, topics: Sequence[str]) -> list[tuple[int, bytes]]:
+        """Position and stored state of every event of the given types, in position order."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT l.position, e.state FROM ledger_log l JOIN {} e "
+                    "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
+                    "WHERE e.topic = ANY(%s) ORDER BY l.position"
+                ).format(Identifier(self.events_table_name)),
+                (list(topics),),
+            )
+            return [(r["position"], bytes(r["state"])) for r in curs.fetchall()]
 
 
 class Factory(PostgresFactory):
-    """eventsourcing's PostgreSQL factory, handing out the ledger's recorder."""
+    """eventsourcing's PostgreSQL factory, handing out the ledger's recorder with its key file."""
 
     application_recorder_class = LedgerRecorder
+
+    def application_recorder(self) -> ApplicationRecorder:
+        return material.with_key_file(super().application_recorder(), self.env)

@@ -9,8 +9,10 @@ def roles_sql(
     """SQL, to run as the owner of the schema, that sets up a writer and an auditor role.
 
     The writer may append but not alter: the append-only triggers refuse UPDATE,
-    DELETE and TRUNCATE of the events and the log, and only the owner may
-    disable triggers. It holds UPDATE on the events table only because
+    DELETE and TRUNCATE of the events, the log and the material keys, and only
+    the owner may disable triggers. It may add material keys and key-encryption
+    key ids, but a new KEK id only where an erasure recorded in the log made it
+    (a trigger), so it cannot destroy keys outside an erasure. It holds UPDATE on the events table only because
     PostgreSQL requires UPDATE, DELETE or TRUNCATE privilege for the EXCLUSIVE
     lock that eventsourcing takes to give positions in commit order. The
     auditor may read, export and verify, and nothing else. `maintained` names
@@ -25,7 +27,7 @@ def roles_sql(
             f"GRANT SELECT, INSERT ON {events_table}, ledger_log TO {w};",
             f"GRANT UPDATE ON {events_table} TO {w};  -- for LOCK ... IN EXCLUSIVE MODE only",
             f"GRANT SELECT, INSERT, UPDATE ON ledger_head TO {w};",
-            f"GRANT SELECT, INSERT, DELETE ON material_keys TO {w};",
+            f"GRANT SELECT, INSERT ON material_keys, material_keks TO {w};",
             f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {w};",
             *(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {w};" for table in maintained),
             "",

@@ -1,29 +1,30 @@
 """The embedded store: eventsourcing's SQLite recorder plus the ledger's log.
 
-`PERSISTENCE_MODULE=ledger.store.sqlite` makes eventsourcing build `Factory`,
-which hands out `LedgerRecorder`. Connections are durable (`synchronous=FULL`:
-an append the CLI reported survives a power loss) and overwrite what they
-delete (`secure_delete`: destroyed keys leave no bytes behind).
+`PERSISTENCE_MODULE=ledger.store.sqlite:Factory` makes eventsourcing build
+`Factory`, which hands out `LedgerRecorder`. The recorder keeps eventsourcing's
+contract (its own recorder tests run against it: `tests/test_recorder_contract.py`)
+and uses only eventsourcing's public API: every write connection runs
+`synchronous=FULL`, so an append the CLI reported survives a power loss.
+Material keys are stored wrapped under key-encryption keys from the key file
+(`ledger/store/material.py`, ADR 9).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import (
-    SQLiteApplicationRecorder,
-    SQLiteConnection,
-    SQLiteConnectionPool,
-    SQLiteCursor,
-    SQLiteDatastore,
-    SQLiteFactory,
-)
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
+from eventsourcing.utils import Environment, EnvType
 
-from ledger.store import log
+from ledger.errors import StoreError
+from ledger.store import material, sqlite_file
+from ledger.store.append import Dialect, append_log
+from ledger.store.keyfile import KeyFile
 from ledger.store.log import LogRow, RawRow
 
 SCHEMA = (
@@ -35,9 +36,14 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ledger_head ("
     "id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, frontier BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS material_keys ("
-    "course TEXT NOT NULL, student TEXT NOT NULL, purpose TEXT NOT NULL, key BLOB NOT NULL, "
-    "PRIMARY KEY (course, student, purpose))",
+    "course TEXT NOT NULL, student TEXT NOT NULL, purpose TEXT NOT NULL, kek BLOB NOT NULL, "
+    "wrapped BLOB NOT NULL, PRIMARY KEY (course, student, purpose, kek))",
+    "CREATE TABLE IF NOT EXISTS material_keks ("
+    "course TEXT NOT NULL, position INTEGER NOT NULL, kek BLOB NOT NULL UNIQUE, PRIMARY KEY (course, position))",
 )
+TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
+# A store made before ADR 9 kept raw keys in a column `key`.
+RAW_KEYS = "SELECT count(*) FROM pragma_table_info('material_keys') WHERE name = 'key'"
 
 SELECT_LOG = (
     "SELECT l.position, l.event_id, l.originator_id, l.originator_version, e.topic, e.state, l.leaf "
@@ -45,24 +51,8 @@ SELECT_LOG = (
     "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
 )
 
-
-class DurablePool(SQLiteConnectionPool):
-    """Connections that fsync every commit and zero what they delete."""
-
-    def _create_connection(self) -> SQLiteConnection:
-        connection = super()._create_connection()
-        raw = connection._sqlite_conn
-        raw.execute("PRAGMA synchronous=FULL")
-        raw.execute("PRAGMA secure_delete=ON")
-        return connection
-
-
-class Datastore(SQLiteDatastore):
-    """eventsourcing's datastore with durable connections."""
-
-    def __init__(self, db_name: str, **kwargs: Any) -> None:
-        super().__init__(db_name, **kwargs)
-        self.pool = DurablePool(db_name=db_name, lock_timeout=kwargs.get("lock_timeout"))
+# Event ids are stored as 16 bytes, stream ids as eventsourcing stores them (hex text).
+DIALECT = Dialect(param="?", event_id=lambda i: i.bytes, stream_id=lambda o: o.hex)
 
 
 def _bytes(value: object) -> bytes | None:
@@ -81,44 +71,60 @@ def _row(r: sqlite3.Row) -> LogRow:
         originator_id=UUID(r[2]),
         version=r[3],
         topic=r[4],
-        state=_bytes(r[5]),  # type: ignore[arg-type]
-        leaf=_bytes(r[6]),  # type: ignore[arg-type]
+        state=_bytes(r[5]),
+        leaf=_bytes(r[6]) or b"",
     )
 
 
 class LedgerRecorder(SQLiteApplicationRecorder):
     """Stores events and, in the same transaction, the log, the head and the keys."""
 
+    key_file: KeyFile | None = None  # set by `Factory`
+
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *SCHEMA]
 
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        c.executemany(
-            self.insert_events_statement,
-            [(s.originator_id.hex, s.originator_version, s.topic, s.state) for s in stored_events],  # type: ignore[union-attr]
-        )
-        # The insert above holds the write lock, so the head read here is current.
-        c.execute("SELECT size, frontier FROM ledger_head WHERE id = 1")
-        head = c.fetchone()
-        size, frontier = (head[0], head[1]) if head else (0, None)
-        appended = log.extend(size, frontier, kwargs["ids"], stored_events, kwargs.get("first_position"))
-        c.executemany(
-            "INSERT INTO ledger_log VALUES (?, ?, ?, ?, ?)",
-            [(p, i.bytes, o.hex, v, leaf) for p, i, o, v, leaf in appended.rows],
-        )
-        c.execute(
-            "INSERT INTO ledger_head (id, size, frontier) VALUES (1, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier",
-            (appended.size, appended.frontier),
-        )
-        c.executemany("INSERT INTO material_keys VALUES (?, ?, ?, ?)", kwargs.get("keys", ()))
-        c.executemany(
-            "DELETE FROM material_keys WHERE course = ? AND student = ? AND purpose = ?",
-            kwargs.get("erase", ()),
-        )
-        return None  # positions are known to the caller, which asked for first_position
+    def create_table(self) -> None:
+        """Create the tables where missing, but never in a database that is not a subledger store;
+        refuse a store that keeps raw keys."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(TABLES)
+            tables = {r[0] for r in c.fetchall()}
+        if tables and "ledger_head" not in tables:
+            raise StoreError(f"{self.datastore.pool.db_name!r} is not a subledger store: it holds other tables")
+        super().create_table()
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(RAW_KEYS)
+            if c.fetchone()[0]:
+                raise StoreError(material.RAW_KEYS_MESSAGE)
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
+        """Insert events, their log rows, the head and the keys in one durable transaction.
+
+        Returns the events' notification ids, as eventsourcing's recorders do. The
+        ledger passes `ids` (the events' own ids; without them the log derives
+        ids from stream and version), `first_position` (a restore's expected
+        position) and `material` (the material keys made and destroyed:
+        `material.Change`s, in event order).
+        """
+        if not stored_events:
+            return []
+        with (
+            material.guarded(self.key_file, kwargs.get("material", ()), self.kek_history) as keys,
+            self.datastore.get_connection(commit=True) as connection,
+        ):
+            connection.cursor().execute("PRAGMA synchronous=FULL")
+            with connection.transaction(commit=True) as c:
+                c.executemany(
+                    self.insert_events_statement,
+                    [(_hex(s.originator_id), s.originator_version, s.topic, s.state) for s in stored_events],
+                )
+                # Rowids in one transaction of the only writer follow each other.
+                c.execute("SELECT last_insert_rowid() AS last")
+                last = int(c.fetchone()["last"])
+                append_log(c, DIALECT, stored_events, kwargs.get("ids"), kwargs.get("first_position"))
+                keys.write(c, DIALECT)
+        return list(range(last - len(stored_events) + 1, last + 1))
 
     def select_course(self, originator_id: UUID) -> list[tuple[int, bytes]]:
         """Position and stored state of every event of one course stream, in order."""
@@ -129,7 +135,8 @@ class LedgerRecorder(SQLiteApplicationRecorder):
                 "WHERE l.originator_id = ? ORDER BY l.position",
                 (originator_id.hex,),
             )
-            return c.fetchall()  # type: ignore[no-any-return]
+            # sqlite3.Row unpacks like the tuple it stands for; converting would cost a copy per event.
+            return cast("list[tuple[int, bytes]]", c.fetchall())
 
     def select_log(self, after: int, limit: int) -> list[LogRow]:
         """Up to `limit` log rows after position `after`."""
@@ -142,7 +149,7 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(SELECT_LOG + "WHERE l.position > ? ORDER BY l.position LIMIT ?", (after, limit))
             return [
-                (r[0], r[1], bytes.fromhex(r[2]), r[3], r[4], _bytes(r[5]), _bytes(r[6]))  # type: ignore[misc]
+                (r[0], r[1], bytes.fromhex(r[2]), r[3], r[4], _bytes(r[5]), _bytes(r[6]) or b"")
                 for r in c.fetchall()
             ]
 
@@ -174,10 +181,19 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             return (row[0], row[1]) if row else (0, None)
 
     def select_keys(self, course: str) -> dict[tuple[str, str], bytes]:
-        """The material keys of one course, by (student, purpose)."""
+        """The material keys of one course that still exist, by (student, purpose), unwrapped."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT student, purpose, key FROM material_keys WHERE course = ?", (course,))
-            return {(r[0], r[1]): r[2] for r in c.fetchall()}
+            return material.select(c, DIALECT, material.required(self.key_file), course)
+
+    def select_wrapped(self) -> list[tuple[str, str, str, bytes, bytes]]:
+        """Every row of the key table as stored: (course, student, purpose, KEK id, wrapped key)."""
+        with self.datastore.transaction(commit=False) as c:
+            return material.all_rows(c)
+
+    def kek_history(self) -> list[tuple[str, int, bytes]]:
+        """Every KEK id the store ever named: (course, position, id)."""
+        with self.datastore.transaction(commit=False) as c:
+            return material.kek_history(c)
 
     def count_events(self) -> int:
         """How many events the events table holds (the log should hold as many)."""
@@ -191,20 +207,50 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             c.execute("SELECT state FROM stored_events WHERE topic = 'CourseOpened' ORDER BY rowid")
             return [r[0] for r in c.fetchall()]
 
-    def compact(self) -> str | None:
-        """Fold the write-ahead log into the main file and truncate it (after erasure)."""
-        with self.datastore.get_connection(commit=True) as conn:
-            conn._sqlite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return None
+    def select_topics(self, topics: Sequence[str]) -> list[tuple[int, bytes]]:
+        """Position and stored state of every event of the given types, in position order."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT l.position, e.state FROM ledger_log l JOIN stored_events e "
+                "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
+                f"WHERE e.topic IN ({','.join('?' * len(topics))}) ORDER BY l.position",
+                list(topics),
+            )
+            return [(r[0], r[1]) for r in c.fetchall()]
+
+
+def create_private(path: str) -> None:
+    """Make an empty file at `path`, readable and writable by its owner only, unless one is there."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as error:
+        raise StoreError(f"cannot create the store {path!r}: {error.strerror}") from None
+    try:
+        os.fchmod(descriptor, 0o600)  # whatever the umask
+    finally:
+        os.close(descriptor)
+
+
+def _hex(originator_id: UUID | str) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
 
 class Factory(SQLiteFactory):
-    """eventsourcing's SQLite factory, handing out the ledger's recorder."""
+    """eventsourcing's SQLite factory, handing out the ledger's recorder with its key file.
+
+    A new store file is made readable by its owner only (0600) before SQLite
+    opens it; SQLite gives its write-ahead log and shared memory the same mode.
+    """
 
     application_recorder_class = LedgerRecorder
 
-    def __init__(self, env: Any) -> None:
+    def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
-        self.datastore = Datastore(
-            self.datastore.pool.db_name, lock_timeout=self.datastore.pool.lock_timeout
-        )
+        path, may_create = sqlite_file(self.datastore.pool.db_name)
+        if may_create and not self.datastore.pool.is_sqlite_memory_mode:
+            create_private(path)
+
+    def application_recorder(self) -> ApplicationRecorder:
+        return material.with_key_file(super().application_recorder(), self.env)
