@@ -151,14 +151,16 @@ def encode_line(
     keys: dict[str, str] | None = None,
     event: ev.Event | None = None,
     sealed: tuple[str, ...] = (),
+    restores: bool = True,
 ) -> bytes:
-    """One export line: the envelope, then the event (or a readable copy of it)."""
-    envelope: dict[str, Any] = {
-        "id": record.id,
-        "seq": record.position,
-        "recorded_at": record.recorded_at,
-        "recorded_by": record.recorded_by,
-    }
+    """One export line: the envelope, then the event (or a readable copy of it).
+
+    Without `restores`, the envelope holds the id only: the line imports as a
+    new event, recorded when and by whom it is imported.
+    """
+    envelope: dict[str, Any] = {"id": record.id}
+    if restores:
+        envelope.update(seq=record.position, recorded_at=record.recorded_at, recorded_by=record.recorded_by)
     if keys:
         envelope["keys"] = keys
     if sealed:

@@ -1,0 +1,73 @@
+"""Group sizes by week: how many participants each exercise group holds, week by week.
+
+Week 1 is the week of the first earlier session (the earliest slot of a week)
+after the registration deadline; week N's earlier session is N − 1 weeks of
+wall time later. A group's members in a week are the participants placed in it
+as the ledger stood at that week's earlier session (SPEC §1.3: a change counts
+from the first week whose earlier session comes after it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from ledger import coursework
+from ledger.course import Course
+from projections.reading import Reading
+
+# A course runs a semester; a report asked about years later shows its weeks, not every week since.
+MOST_WEEKS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class GroupWeek:
+    """One exercise group in one week of the course: its members and its seats."""
+
+    week: int  # 1: the week of the first session after the registration deadline
+    session: datetime  # the week's earlier session, in the course's time zone
+    group: str
+    members: int
+    capacity: int
+
+
+def placed(course: Course, session: datetime) -> dict[str, str]:
+    """Each participant's group in the week whose earlier session is `session` (the course cut to then).
+
+    The one call to the model of group membership.
+    """
+    return {s: g for s, g in coursework.groups_at(course, session).items() if course.is_participant(s)}
+
+
+def sessions(course: Course, until: datetime) -> list[datetime]:
+    """The earlier session of each week from week 1 on, up to `until`."""
+    assert course.opened is not None
+    found: list[datetime] = []
+    session = coursework.change_takes_effect(course, course.opened.registration_deadline)
+    while session <= until and len(found) < MOST_WEEKS:
+        found.append(session)
+        session = coursework.change_takes_effect(course, session)
+    return found
+
+
+def last_week(course: Course, as_of: datetime) -> datetime:
+    """Until when the weeks run: the clock, or earlier the closing of coursework, else the last deadline."""
+    if course.closed is not None:
+        return min(as_of, course.closed.event.at)
+    deadlines = [course.deadline(a) for a in coursework.assignment_order(course)]
+    return min(as_of, max(deadlines)) if deadlines else as_of
+
+
+def group_weeks(reading: Reading) -> list[GroupWeek]:
+    """Each group's members in each week so far (every group every week, empty ones too)."""
+    course = reading.whole()
+    if course.opened is None:
+        return []
+    rows: list[GroupWeek] = []
+    for week, session in enumerate(sessions(course, last_week(course, reading.as_of)), start=1):
+        members = Counter(placed(course.view(as_of=session), session).values())
+        rows.extend(
+            GroupWeek(week, reading.local(session), g.id, members[g.id], g.capacity) for g in course.opened.groups
+        )
+    return rows
