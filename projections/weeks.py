@@ -15,6 +15,7 @@ from datetime import datetime
 
 from ledger import coursework
 from ledger.course import Course
+from ledger.groups import Weeks, groups_in_week
 from projections.reading import Reading
 
 # A course runs a semester; a report asked about years later shows its weeks, not every week since.
@@ -32,22 +33,13 @@ class GroupWeek:
     capacity: int
 
 
-def placed(course: Course, session: datetime) -> dict[str, str]:
-    """Each participant's group in the week whose earlier session is `session` (the course cut to then).
-
-    The one call to the model of group membership.
-    """
-    return {s: g for s, g in coursework.groups_at(course, session).items() if course.is_participant(s)}
-
-
 def sessions(course: Course, until: datetime) -> list[datetime]:
     """The earlier session of each week from week 1 on, up to `until`."""
     assert course.opened is not None
+    weeks = Weeks(course.opened)
     found: list[datetime] = []
-    session = coursework.change_takes_effect(course, course.opened.registration_deadline)
-    while session <= until and len(found) < MOST_WEEKS:
+    while len(found) < MOST_WEEKS and (session := weeks.session(len(found) + 1)) <= until:
         found.append(session)
-        session = coursework.change_takes_effect(course, session)
     return found
 
 
@@ -66,7 +58,7 @@ def group_weeks(reading: Reading) -> list[GroupWeek]:
         return []
     rows: list[GroupWeek] = []
     for week, session in enumerate(sessions(course, last_week(course, reading.as_of)), start=1):
-        members = Counter(placed(course.view(as_of=session), session).values())
+        members = Counter(groups_in_week(course.view(as_of=session), week).values())
         rows.extend(
             GroupWeek(week, reading.local(session), g.id, members[g.id], g.capacity) for g in course.opened.groups
         )
