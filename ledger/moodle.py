@@ -52,15 +52,19 @@ class Planned:
 
     event: ev.SubmissionHandedIn | ev.ExtensionGranted
     lines: tuple[int, ...]
+    identifier: str  # of its (first) row
     group: str | None = None
 
     @property
     def source(self) -> str:
         """Where it comes from, in words: `line 4`, `group 'Team 2', lines 4, 5`."""
-        lines = ", ".join(map(str, self.lines))
-        if self.group is None:
-            return f"line{'s' if len(self.lines) > 1 else ''} {lines}"
-        return f"group {self.group!r}, line{'s' if len(self.lines) > 1 else ''} {lines}"
+        lines = f"line{'s' if len(self.lines) > 1 else ''} {', '.join(map(str, self.lines))}"
+        return lines if self.group is None else f"group {self.group!r}, {lines}"
+
+    @property
+    def subject(self) -> str:
+        """What a problem with it is about, after its line: the row's identifier, or the group and its lines."""
+        return repr(self.identifier) if self.group is None else self.source
 
 
 @dataclass
@@ -181,6 +185,8 @@ def plan(sheet: Worksheet, course: Course, assignment: str, emails: Emails) -> P
     for row in sheet.rows:
         try:
             said = worksheet.status(row.status, sheet.language)
+            planned.submitted += said.submitted
+            planned.extended += said.extension is not None
             if not said.submitted and said.extension is None:
                 continue  # nothing to record: no submission, a draft, reopened
             entries.append(_entry(sheet, row, said, course.opened.timezone, emails, identifiers))
@@ -193,20 +199,19 @@ def plan(sheet: Worksheet, course: Course, assignment: str, emails: Emails) -> P
     assert isinstance(published, ev.AssignmentPublished)
     for entry in entries:
         if entry.until is not None:
-            planned.extended += 1
-            planned.events.append(Planned(_extension(course.name, published, entry), (entry.row.line,)))
+            extension = _extension(course.name, published, entry)
+            planned.events.append(Planned(extension, (entry.row.line,), entry.row.identifier))
     submitted = [e for e in entries if e.status.submitted]
-    planned.submitted = len(submitted)
     teams = _groups(submitted, sheet, planned.problems) if sheet.grouped else [(None, [e]) for e in submitted]
     for group, members in teams:
         at = members[0].handed_in
         assert at is not None  # every submitted entry has it
         team = tuple(sorted(e.student for e in members))
         event = ev.SubmissionHandedIn(course=course.name, at=at, assignment=assignment, team=team)
-        hand_in = Planned(event, tuple(e.row.line for e in members), group)
+        hand_in = Planned(event, tuple(e.row.line for e in members), members[0].row.identifier, group)
         doubt = _late_in_doubt(course, assignment, members)
         if doubt:
-            planned.problems.append(BadLine(hand_in.lines[0], f"{hand_in.source}: {doubt}"))
+            planned.problems.append(BadLine(hand_in.lines[0], f"{hand_in.subject}: {doubt}"))
             continue
         planned.events.append(hand_in)
     planned.problems[:] = _by_line(planned.problems)
@@ -359,7 +364,7 @@ def _problem(row: Row, why: str) -> BadLine:
 
 
 def _refusal(planned: Planned, bad: BadLine) -> BadLine:
-    return BadLine(planned.lines[0], f"{planned.source}: {bad.message}", cause=bad.cause)
+    return BadLine(planned.lines[0], f"{planned.subject}: {bad.message}", cause=bad.cause)
 
 
 def _by_line(problems: list[BadLine]) -> list[BadLine]:

@@ -340,7 +340,7 @@ def test_unusable_rows_are_listed_with_lines_and_nothing_is_written(crowded: str
     assert (code, out) == (1, "")
     assert err.splitlines() == [
         "error: line 3: 'Participant 1570460': no application with the email 'nobody@example.org'",
-        f"error: line 4: line 4: refused by rule not-a-participant: student '{KURT}' is not a participant of idl-2025",
+        f"error: line 4: 'Participant 1570405': refused by rule not-a-participant: student '{KURT}' is not a participant of idl-2025",
         "error: line 5: 'Participant 1570402': 'Tuesday, 27 April 2025, 9:00 AM' says Tuesday, but that day is a Sunday",
         "error: line 6: 'Participant 1570461': the email 'hedy@ST.ovgu.de' is on the applications of 231006, "
         "231007: which is meant is unclear",
@@ -357,7 +357,7 @@ def test_skip_bad_imports_the_usable_rows_and_lists_the_others(crowded: str, tmp
     assert code == 0
     assert [line.split(": ", 1)[0] for line in err.splitlines()] == ["skipped"] * 6
     assert err.splitlines()[1] == (
-        f"skipped: line 4: line 4: refused by rule not-a-participant: student '{KURT}' is not a participant of idl-2025"
+        f"skipped: line 4: 'Participant 1570405': refused by rule not-a-participant: student '{KURT}' is not a participant of idl-2025"
     )
     assert out.splitlines()[0].endswith(f"A03 by {ADA} at 2025-04-27T21:15:00+02:00 (line 2)")
     assert out.splitlines()[-1] == "appended 1 event; 0 already in the store; 6 problem(s) skipped"
@@ -430,7 +430,7 @@ def test_late_in_the_minute_of_the_deadline_cannot_be_read_from_the_worksheet(st
     code, _, err = moodle(store, written(tmp_path, data))
     assert code == 1
     assert err.splitlines() == [
-        f"error: line 2: line 2: Moodle says 30 secs late, but the worksheet shows minutes only and 10:00 is the "
+        f"error: line 2: 'Participant 1570401': Moodle says 30 secs late, but the worksheet shows minutes only and 10:00 is the "
         f"minute of {ADA}'s deadline 2025-04-28T10:00:00+02:00: whether it was on time cannot be read from it; "
         "record it with `hand-in --at` and the exact time",
         "error: 1 problem(s) in the worksheet; nothing was imported",
@@ -443,7 +443,7 @@ def test_an_extension_not_later_than_the_deadline_is_refused_by_the_rule(store: 
     status = "No submission - Extension granted until: Monday, 28 April 2025, 9:00 AM"
     code, _, err = moodle(store, written(tmp_path, sheet(row(EMMY, status))))
     assert code == 1
-    assert err.splitlines()[0].startswith("error: line 2: line 2: refused by rule extension-not-later: an extension")
+    assert err.splitlines()[0].startswith("error: line 2: 'Participant 1570404': refused by rule extension-not-later: an extension")
 
 
 def test_an_extension_without_a_submission_is_recorded_alone(store: str, tmp_path: Path) -> None:
