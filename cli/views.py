@@ -86,8 +86,10 @@ class Output:
             out.write("".join(line + "\n" for line in lines).encode())
 
 
-def output_options(formats: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Give a command `--as-of`, `--known-at`, `-o` (and `--format`), passed on as `out`."""
+def output_options(
+    formats: bool = True, also: tuple[str, ...] = ()
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command `--as-of`, `--known-at`, `-o` (and `--format`, with `also` its own formats), passed on as `out`."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -112,7 +114,7 @@ def output_options(formats: bool = True) -> Callable[[Callable[..., Any]], Calla
         if formats:
             options.append(
                 click.option(
-                    "--format", "fmt", type=click.Choice(FORMATS),
+                    "--format", "fmt", type=click.Choice((*FORMATS, *also)),
                     help="Output format (default: table on a terminal, csv in a pipe).",
                 )
             )  # fmt: skip
@@ -218,13 +220,18 @@ def explain(session: Session, student: str, out: Output) -> None:
 
 
 EXPORTS = ("admission", "roster", "gradebook", "exam", "events")
+HIS_VIEWS = ("exam", "admission")  # the exam office's lists (--format his)
 
 
 @click.command("export")
 @click.argument("view", type=click.Choice(EXPORTS))
-@output_options()
+@output_options(also=("his",))
+@click.option(
+    "--exam-date", type=click.DateTime(["%Y-%m-%d", "%d.%m.%Y"]), metavar="DATE",
+    help="The exam's date for --format his (pdatum; default: the day each grade was recorded at).",
+)  # fmt: skip
 @click.pass_obj
-def export(session: Session, view: str, out: Output) -> None:
+def export(session: Session, view: str, out: Output, exam_date: datetime | None) -> None:
     """Write a view for grading; `events` is the whole ledger as JSONL.
 
     \b
@@ -248,17 +255,51 @@ def export(session: Session, view: str, out: Output) -> None:
     Formats: csv, json, jsonl, xlsx, table. Names come from the sealed
     application material (`[erased]` once it is destroyed).
 
+    --format his writes the exam office's list for HIS (LSF/QIS) grade entry
+    (docs/exam-office.md): `exam` as mtknr, nachname, vorname, bewertung
+    (grade x100: 130; certificate ++ or --), pdatum (dd.mm.yyyy), pstatus
+    (BE passed, NB failed, AN registered); `admission` as mtknr, nachname,
+    vorname of those admitted to the exam. CSV with `;` and a UTF-8 BOM, or
+    XLSX between startHISsheet and endHISsheet when -o names a .xlsx file.
+
     \b
     Example:
       subledger export admission -o admission.xlsx
       subledger export gradebook --as-of 2025-07-15T00:00 --format json
       subledger export events -o backup.jsonl
       subledger export events --known-at 2025-06-01T00:00 -o as-found-on-1-june.jsonl
+      subledger export exam --format his --exam-date 2025-07-16 -o prf-idl.xlsx
     """
+    if out.fmt == "his":
+        _his(session, view, out, exam_date)
+        return
+    if exam_date is not None:
+        raise click.UsageError("--exam-date is the pdatum of the exam office's list: use it with --format his")
     if view == "events":
         _events(session, out)
         return
     out.table(sheet(view, read(session, out)))
+
+
+def _his(session: Session, view: str, out: Output, exam_date: datetime | None) -> None:
+    """The exam office's list (`exam` or `admission`) for HIS: CSV, or XLSX when -o names a .xlsx file."""
+    from projections import his
+
+    if view not in HIS_VIEWS:
+        raise click.BadParameter(
+            f"his is the exam office's list of {' or '.join(HIS_VIEWS)}, not of {view}", param_hint="--format"
+        )
+    if exam_date is not None and view != "exam":
+        raise click.UsageError("--exam-date is the pdatum of the exam list: use it with export exam")
+    reading = read(session, out)
+    if view == "exam":
+        sheet = his.exam_sheet(reading, exam_date.date() if exam_date else None)
+    else:
+        sheet = his.admission_sheet(reading)
+        if reading.course.closed is None:
+            click.echo("note: coursework is not closed: no one is admitted to the exam yet", err=True)
+    with out.stream() as stream:
+        his.write(sheet, stream, xlsx=out.path is not None and out.path.lower().endswith(".xlsx"))
 
 
 def _events(session: Session, out: Output) -> None:
