@@ -42,6 +42,8 @@ def import_moodle(session: Session, worksheet: IO[bytes], assignment: str, skip_
     )
     for problem in result.skipped:
         click.echo(f"skipped: {problem}", err=True)
+    for note in result.plan.notes:
+        click.echo(f"note: {note}", err=True)
     for recorded, planned in result.recorded:
         what = f"{_describe(recorded.event, result.timezone)} ({planned.source})"
         if dry_run:

@@ -73,6 +73,7 @@ class Plan:
 
     events: list[Planned] = field(default_factory=list)
     problems: list[BadLine] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what is odd but not wrong
     rows: int = 0
     submitted: int = 0
     extended: int = 0
@@ -214,6 +215,13 @@ def plan(sheet: Worksheet, course: Course, assignment: str, emails: Emails) -> P
             planned.problems.append(BadLine(hand_in.lines[0], f"{hand_in.subject}: {doubt}"))
             continue
         planned.events.append(hand_in)
+    early = [p for p in planned.events if isinstance(p.event, ev.SubmissionHandedIn) and p.event.at < published.at]
+    if early:
+        planned.notes.append(
+            f"{len(early)} hand-in(s) are dated before {assignment} was published "
+            f"({clock.local(published.at, course.opened.timezone).isoformat()}): is the worksheet of "
+            f"{assignment}? (first: {early[0].source})"
+        )
     planned.problems[:] = _by_line(planned.problems)
     return planned
 
@@ -340,7 +348,7 @@ def _late_in_doubt(course: Course, assignment: str, members: list[_Entry]) -> st
         if entry.handed_in <= deadline < entry.handed_in + MINUTE:
             tz = course.opened.timezone  # type: ignore[union-attr]
             return (
-                f"Moodle says {entry.status.late} late, but the worksheet shows minutes only and "
+                f"Moodle says {entry.status.late + ' late'!r}, but the worksheet shows minutes only and "
                 f"{clock.local(entry.handed_in, tz):%H:%M} is the minute of {entry.student}'s deadline "
                 f"{clock.local(deadline, tz).isoformat()}: whether it was on time cannot be read from it; "
                 "record it with `hand-in --at` and the exact time"

@@ -430,7 +430,7 @@ def test_late_in_the_minute_of_the_deadline_cannot_be_read_from_the_worksheet(st
     code, _, err = moodle(store, written(tmp_path, data))
     assert code == 1
     assert err.splitlines() == [
-        f"error: line 2: 'Participant 1570401': Moodle says 30 secs late, but the worksheet shows minutes only and 10:00 is the "
+        f"error: line 2: 'Participant 1570401': Moodle says '30 secs late', but the worksheet shows minutes only and 10:00 is the "
         f"minute of {ADA}'s deadline 2025-04-28T10:00:00+02:00: whether it was on time cannot be read from it; "
         "record it with `hand-in --at` and the exact time",
         "error: 1 problem(s) in the worksheet; nothing was imported",
@@ -453,6 +453,30 @@ def test_an_extension_without_a_submission_is_recorded_alone(store: str, tmp_pat
     assert out.splitlines()[0].endswith(f"A03 for {EMMY} until 2025-05-02T10:00:00+02:00 (line 2)")
     assert a03(store)[EMMY] == "failed:missed_deadline"  # the extended deadline has passed too by June
     assert grades(store, "--as-of", "2025-04-30T12:00:00+02:00")[EMMY]["A03"] == "open"
+
+
+def test_hand_ins_before_the_publication_are_noted(store: str, tmp_path: Path) -> None:
+    data = sheet(row(ADA, SUBMITTED, berlin(6, 9)), row(GRACE, SUBMITTED, berlin(7, 9)))  # A03 published 7 April 12:00
+    code, _, err = moodle(store, written(tmp_path, data), "--dry-run")
+    assert (code, err) == (
+        0,
+        "note: 2 hand-in(s) are dated before A03 was published (2025-04-07T12:00:00+02:00): is the worksheet of "
+        "A03? (first: line 2)\n",
+    )
+
+
+def test_a_retracted_import_is_not_brought_back_by_importing_again(store: str) -> None:
+    _, out, _ = moodle(store, FIXTURES / "en-individual.csv")
+    alan = next(line for line in out.splitlines() if f"by {ALAN}" in line).split("(id ")[1].split(")")[0]
+    assert run(store, "retract", alan, "--reason", "Alan's file was empty").exit_code == 0
+    code, out, _ = moodle(store, FIXTURES / "en-individual.csv")
+    assert (code, out.splitlines()[-1]) == (0, "appended 0 events; 4 already in the store")
+    assert a03(store)[ALAN] == "failed:missed_deadline"
+
+
+def test_dash_reads_the_worksheet_from_stdin(store: str) -> None:
+    result = run(store, "import-moodle", "-", "--assignment", "A03", input=(FIXTURES / "de-groups.csv").read_bytes())
+    assert (result.exit_code, result.stdout.splitlines()[-1]) == (0, "appended 3 events; 0 already in the store")
 
 
 def test_unknown_assignment_is_refused_in_one_line(store: str) -> None:
