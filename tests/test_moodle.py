@@ -634,33 +634,65 @@ def test_library_import_is_all_or_nothing_and_idempotent(store_url: str) -> None
 
 # -- any worksheet: never a crash, twice is once ------------------------------------------
 
-STATUSES = ["No submission", "Draft (not submitted)", SUBMITTED, f"{SUBMITTED} - 2 hours late", "Reopened",
-            f"{SUBMITTED} - Extension granted until: Friday, 2 May 2025, 10:00 AM",
-            "No submission - Extension granted until: Monday, 28 April 2025, 9:00 AM", "Submitted", ""]  # fmt: skip
-GROUPS = ["Team Red", "Team Blue", "Default group", "Not a member of any group, so unable to make submissions."]
+# The same statuses and groups in English and German (the German pack's words; a wrong "Submitted" in both).
+STATUSES = {
+    ENGLISH: ["No submission", "Draft (not submitted)", SUBMITTED, f"{SUBMITTED} - 2 hours late", "Reopened",
+              f"{SUBMITTED} - Extension granted until: Friday, 2 May 2025, 10:00 AM",
+              "No submission - Extension granted until: Monday, 28 April 2025, 9:00 AM", "Submitted", ""],
+    GERMAN: ["Keine Abgabe", "Entwurf (nicht abgegeben)", "Zur Bewertung abgegeben",
+             "Zur Bewertung abgegeben - 2 Stunden zu spät", "Erneut geöffnet",
+             "Zur Bewertung abgegeben - Verlängertes Abgabeende bis: Freitag, 2. Mai 2025, 10:00",
+             "Keine Abgabe - Verlängertes Abgabeende bis: Montag, 28. April 2025, 09:00", "Abgegeben", ""],
+}  # fmt: skip
+GROUPS = {
+    ENGLISH: ["Team Red", "Team Blue", "Default group", "Not a member of any group, so unable to make submissions."],
+    GERMAN: ["Team Red", "Team Blue", "Standard-Gruppe",
+             "Kein Mitglied einer Gruppe. Die Abgabe von Aufgaben ist nicht möglich."],
+}  # fmt: skip
+DE_HEADER = ["ID", "Vollständiger Name", "E-Mail-Adresse", "Status", "Bewertung", "Bestwertung",
+             "Bewertung kann geändert werden", "Zuletzt geändert (Abgabe)", "Zuletzt geändert (Bewertung)"]  # fmt: skip
+
+
+def in_language(body: list[tuple[str, int, int, datetime]], language: worksheet.Language, with_groups: bool) -> bytes:
+    """A worksheet of `body` (student, status, group, time) as Moodle writes it in `language`."""
+    header = EN_HEADER if language is ENGLISH else DE_HEADER
+    cells = []
+    for student, status, group, at in body:
+        mapping = 1570400 + int(student) % 100
+        identifier = f"Participant {mapping}" if language is ENGLISH else f"Teilnehmer/in{mapping}"
+        cells.append([identifier, NAME[student], EMAIL[student], STATUSES[language][status], "", "10,00", "Ja",
+                      moodle_date(at, language), "-"])  # fmt: skip
+        if with_groups:
+            cells[-1].insert(4, GROUPS[language][group])
+    if with_groups:
+        header = [*header[:4], language.group, *header[4:]]
+    return worksheet_bytes(header, cells)
 
 
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from([ADA, GRACE, ALAN, EMMY, KURT]), st.sampled_from(STATUSES), st.sampled_from(GROUPS),
+            st.sampled_from([ADA, GRACE, ALAN, EMMY, KURT]), st.integers(0, len(STATUSES[ENGLISH]) - 1),
+            st.integers(0, len(GROUPS[ENGLISH]) - 1),
             st.integers(0, 60 * 24 * 6).map(lambda m: berlin(26, 0) + timedelta(minutes=m)),
         ),
         max_size=7,
     ),
     st.booleans(),
 )  # fmt: skip
-def test_any_worksheet_imports_or_is_refused_and_twice_appends_nothing(
-    store: str, tmp_path: Path, body: list[tuple[str, str, str, datetime]], with_groups: bool
+def test_any_worksheet_imports_or_is_refused_and_twice_or_in_german_appends_nothing(
+    store: str, tmp_path: Path, body: list[tuple[str, int, int, datetime]], with_groups: bool
 ) -> None:
-    cells = [grouped(s, status, g, at) if with_groups else row(s, status, at) for s, status, g, at in body]
-    path = written(tmp_path, sheet(*cells) if cells else worksheet_bytes(EN_HEADER, []))
+    english = written(tmp_path, in_language(body, ENGLISH, with_groups), "en.csv")
+    german = written(tmp_path, in_language(body, GERMAN, with_groups), "de.csv")
     before = count(store)
-    code, _, _ = moodle(store, path, "--skip-bad")
+    code, _, problems = moodle(store, english, "--skip-bad")
     assert code == 0
     after = count(store)
-    code, out, _ = moodle(store, path, "--skip-bad")
-    assert (code, count(store)) == (0, after)
-    assert out.splitlines()[-1].startswith("appended 0 events;")
     assert after >= before
+    for again in (english, german):
+        code, out, same = moodle(store, again, "--skip-bad")
+        assert (code, count(store)) == (0, after)
+        assert out.splitlines()[-1].startswith("appended 0 events;")
+        assert [line.split(":")[:2] for line in same.splitlines()] == [line.split(":")[:2] for line in problems.splitlines()]
