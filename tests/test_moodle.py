@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger import events as ev
 from ledger import worksheet
 from ledger.app import Ledger
 from ledger.errors import Refused
@@ -123,12 +124,12 @@ def a03(store: str) -> dict[str, str]:
 
 
 def hand_ins(store: str) -> list[tuple[str, tuple[str, ...]]]:
-    """Every hand-in in the store: (at in Berlin, team)."""
+    """Every hand-in in the store: (at in UTC, team)."""
     with closing(Ledger(store)) as ledger:
         return [
-            (r.event.at.astimezone(UTC).isoformat(), r.event.team)  # type: ignore[attr-defined]
+            (r.event.at.astimezone(UTC).isoformat(), r.event.team)
             for r in ledger.records()
-            if type(r.event).__name__ == "SubmissionHandedIn"
+            if isinstance(r.event, ev.SubmissionHandedIn)
         ]
 
 
