@@ -146,7 +146,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(
         [
             "open-course", "apply", "accept", "reject", "withdraw", "prefer", "allocate-groups",
-            "change-group", "publish", "move-deadline", "hand-in", "present", "assess", "excuse",
+            "change-group", "visit-group", "publish", "move-deadline", "hand-in", "present", "assess", "excuse",
             "retract", "close-coursework", "register-exam", "grade", "erase-material",
         ],
         "cli.appending",

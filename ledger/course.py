@@ -175,6 +175,7 @@ class Course:
         self.preferences: Chosen[str] = Chosen.last()
         self.allocations: list[Recorded] = []
         self.group_changes: dict[str, list[Recorded]] = {}
+        self.visits: dict[str, list[Recorded]] = {}
         self.assignments: dict[str, Recorded] = {}
         self.deadlines: Chosen[str] = Chosen.latest()
         self.hand_ins: dict[str, list[Recorded]] = {}
@@ -248,6 +249,8 @@ class Course:
                 self.allocations.append(record)
             case ev.GroupChanged():
                 self.group_changes.setdefault(e.student, []).append(record)
+            case ev.GroupVisited():
+                self.visits.setdefault(e.student, []).append(record)
             case ev.AssignmentPublished():
                 self.assignments[e.assignment] = record
                 self.deadlines.add(e.assignment, record)
@@ -297,6 +300,8 @@ class Course:
                 _remove(self.allocations, record)
             case ev.GroupChanged():
                 _discard_from(self.group_changes, e.student, record)
+            case ev.GroupVisited():
+                _discard_from(self.visits, e.student, record)
             case ev.AssignmentPublished():
                 if self.assignments.get(e.assignment) is record:
                     del self.assignments[e.assignment]

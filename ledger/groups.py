@@ -25,6 +25,12 @@ student's group from its week on. So an allocation recorded after changes
 replaces, from its week, the groups of the students it names; students it does
 not name keep what the changes gave them. Only participants (accepted, not
 withdrawn) are members of a group.
+
+Visits. A `GroupVisited` sits a participant in another group's session for
+one week. It is asked, like a change, before that week's earlier session; it
+changes nobody's group and takes no seat (capacity counts members only; a
+session has room for a guest). The visited group's sheet lists the visitor,
+their own group's sheet lists them as away (`attendance`).
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ from ledger.events import Recorded
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEK = timedelta(days=7)
+# A course runs a semester: a week beyond this is a typo, not a plan (and the views count no further).
+MOST_WEEKS = 60
 
 
 def slot_offset(slot: str) -> timedelta | None:
@@ -97,6 +105,17 @@ class Weeks:
         """The first week whose earlier session comes after `moment`; at least 1."""
         week = self.of(moment)
         return week + 1 if self.session(week) <= moment else week
+
+    def session_of(self, slot: str, week: int) -> datetime:
+        """The session in weekly `slot` ("Fri 13:00") of `week`: its earlier session, or later that week."""
+        offset = slot_offset(slot)
+        later = timedelta(0) if offset is None else offset - self.earliest
+        return self._instant(self.first + (week - 1) * WEEK + later)
+
+    def first_session_after(self, slot: str, moment: datetime) -> int:
+        """The week of the first session in `slot` that comes after `moment`; at least 1."""
+        week = self.of(moment)
+        return week if self.session_of(slot, week) > moment else week + 1
 
 
 def change_takes_effect(course: Course, requested: datetime) -> datetime:
@@ -239,3 +258,61 @@ def placements(course: Course, record: Recorded) -> list[tuple[Placement, dateti
     assert course.opened is not None
     groups = membership(course)
     return [(p, groups.weeks.session(p.week)) for p in groups.of_record(record.id)]
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A one-off visit that counts: a participant sits in another group's session in one week."""
+
+    student: str
+    home: str  # their own group that week
+    group: str  # the group they visit
+    week: int
+    record: Recorded
+
+
+def visits(course: Course, week: int, placed: Mapping[str, str] | None = None) -> list[Visit]:
+    """The visits of `week` that count, in position order (`placed`: each participant's group that week).
+
+    A visit counts while its student is a participant placed, that week, in a
+    group other than the one visited. One that a later change or withdrawal
+    made moot (they moved into that group, or left) stays recorded and counts
+    for nothing. Of two visits in one week (a store written by other hands),
+    the first recorded counts.
+    """
+    placed = groups_in_week(course, week) if placed is None else placed
+    found = []
+    for student, records in course.visits.items():
+        home = placed.get(student)
+        mine = [r for r in records if r.event.week == week]  # type: ignore[union-attr]
+        if home is None or not mine:
+            continue
+        first = min(mine, key=lambda r: r.position)
+        group: str = first.event.group  # type: ignore[union-attr]
+        if group != home:
+            found.append(Visit(student, home, group, week, first))
+    return sorted(found, key=lambda v: v.record.position)
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """Who sits in one group's session in one week: its members, those of them away, its visitors."""
+
+    group: str
+    week: int
+    members: tuple[str, ...]  # placed in the group that week (those away too), in order of application
+    away: tuple[Visit, ...]  # members visiting another group that week
+    visitors: tuple[Visit, ...]  # participants of other groups visiting this one
+
+
+def attendance(course: Course, group: str, week: int) -> Attendance:
+    """Who sits in `group`'s session in `week`, as `course` (cut to a view) tells it."""
+    placed = groups_in_week(course, week)
+    found = visits(course, week, placed)
+    return Attendance(
+        group,
+        week,
+        tuple(s for s in course.participants() if placed.get(s) == group),
+        tuple(v for v in found if v.home == group),
+        tuple(v for v in found if v.group == group),
+    )

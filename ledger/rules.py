@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from ledger import coursework, groups, retractions
+from ledger import clock, coursework, groups, retractions
 from ledger import events as ev
 from ledger.course import Course
 from ledger.errors import Refused
@@ -196,6 +196,41 @@ def _group_changed(course: Course, e: ev.GroupChanged) -> None:
         )
 
 
+def _visited(course: Course, e: ev.GroupVisited) -> None:
+    assert course.opened is not None
+    _participant(course, e.student)
+    _group(course, e.group)
+    if not 1 <= e.week <= groups.MOST_WEEKS:
+        raise Refused("week", f"week {e.week} is not a week of {course.name} (1 to {groups.MOST_WEEKS})")
+    session = groups.Weeks(course.opened).session(e.week)
+    if e.at >= session:
+        tz = course.opened.timezone
+        raise Refused(
+            "week-started",
+            f"a visit in week {e.week} must be asked before its earlier session "
+            f"{clock.local(session, tz).isoformat()}; asked at {clock.local(e.at, tz).isoformat()}",
+        )
+    home = groups.membership(course).group(e.student, e.week)
+    if home is None:
+        raise Refused("no-group", f"{e.student!r} has no group in week {e.week} to visit from; place them with change-group")
+    if home == e.group:
+        raise Refused("own-group", f"{e.student!r} is in group {e.group!r} in week {e.week}; a visit is of another group")
+    for other in course.visits.get(e.student, ()):
+        if other.event.week == e.week:  # type: ignore[union-attr]
+            raise Refused(
+                "visited-twice",
+                f"{e.student!r} already visits group {other.event.group!r} in week {e.week} "  # type: ignore[union-attr]
+                f"(event {other.id}); retract that visit first",
+            )
+    members = sum(1 for g in groups.groups_in_week(course, e.week).values() if g == e.group)
+    seats = next(g.capacity for g in course.opened.groups if g.id == e.group)
+    if members >= seats:
+        raise Refused(
+            "group-full",
+            f"group {e.group!r} is full in week {e.week} ({members} of {seats}); no seat for {e.student!r} as a visitor",
+        )
+
+
 def _overfull_with(course: Course, e: ev.GroupsAllocated | ev.GroupChanged) -> groups.Overfull | None:
     """A group over capacity in some week, were `e` recorded, that was not over it before."""
     before = groups.membership(course)
@@ -347,6 +382,7 @@ CHECKS: dict[type[ev.Event], Callable[[Course, Any], None]] = {
     ev.GroupPreferenceRegistered: _preference,
     ev.GroupsAllocated: _allocated,
     ev.GroupChanged: _group_changed,
+    ev.GroupVisited: _visited,
     ev.AssignmentPublished: _published,
     ev.DeadlineChanged: _deadline_changed,
     ev.SubmissionHandedIn: _handed_in,

@@ -48,7 +48,7 @@ ASSIGNMENTS = ("A1", "A2", "A3")
 GROUPS = ("g1", "g2")
 # Each kind of event, as often as a semester has it (roughly).
 KINDS = (
-    *["apply"] * 3, *["accept"] * 3, "reject", "withdraw", "prefer", "allocate", "change", *["publish"] * 2,
+    *["apply"] * 3, *["accept"] * 3, "reject", "withdraw", "prefer", "allocate", "change", "visit", *["publish"] * 2,
     "move", *["hand_in"] * 6, *["present"] * 3, *["assess"] * 3, "excuse", *["retract"] * 2, "close",
     *["register"] * 2, *["grade"] * 2, "erase",
 )  # fmt: skip
@@ -113,6 +113,9 @@ def _event(course: Course, intent: Intent, at: datetime) -> ev.Event | None:
             return ev.GroupsAllocated(course=name, at=at, allocation=allocation, seed=b)
         case "change":
             return ev.GroupChanged(course=name, at=at, student=student, group=_pick(GROUPS, b), reason="r")
+        case "visit":
+            return ev.GroupVisited(course=name, at=at, student=student, group=_pick(GROUPS, b), week=1 + c % 4,
+                                   reason="r")  # fmt: skip
         case "publish":
             fresh = [x for x in ASSIGNMENTS if x not in course.assignments] or list(ASSIGNMENTS)
             return ev.AssignmentPublished(course=name, at=at, assignment=_pick(fresh, b), title="t",
