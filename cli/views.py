@@ -86,8 +86,8 @@ class Output:
             out.write("".join(line + "\n" for line in lines).encode())
 
 
-def output_options(formats: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Give a command `--as-of`, `--known-at`, `-o` (and `--format`), passed on as `out`."""
+def output_options(formats: bool = True, more: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command `--as-of`, `--known-at`, `-o` (and `--format`, with `more` formats), passed on as `out`."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -112,7 +112,7 @@ def output_options(formats: bool = True) -> Callable[[Callable[..., Any]], Calla
         if formats:
             options.append(
                 click.option(
-                    "--format", "fmt", type=click.Choice(FORMATS),
+                    "--format", "fmt", type=click.Choice(FORMATS + more),
                     help="Output format (default: table on a terminal, csv in a pipe).",
                 )
             )  # fmt: skip
@@ -217,7 +217,7 @@ def explain(session: Session, student: str, out: Output) -> None:
     out.text(rendering.explanation(why(read(session, out), student)))
 
 
-EXPORTS = ("admission", "roster", "gradebook", "exam", "events")
+EXPORTS = ("admission", "roster", "teams", "gradebook", "exam", "events")
 
 
 @click.command("export")
@@ -231,9 +231,12 @@ def export(session: Session, view: str, out: Output) -> None:
     admission: student, name, programme, credits, group, passed, excused,
                failed, open, status, reasons (A03:late;A05:absent); every
                admitted student, withdrawn ones included
-    roster:    kind, group, slot, assignment, members: a `group` row per
-               exercise group, `unplaced` for participants in none, a `team`
-               row per team and assignment (members joined by `;`)
+    roster:    student, name, email, programme, group, from_week,
+               until_week: every participant, group by group (those in
+               none last), in the group of the clock's week since from_week
+               (until_week: its last week, when a later change is recorded)
+    teams:     assignment, members, hand_ins, last: a row per team that
+               handed in, per assignment (members joined by `;`)
     gradebook: student, name, one column per assignment (its outcome:
                passed, failed:REASON, excused, exempt, open); participants
     exam:      student, name, programme, credits, mode, grade, result,
@@ -285,13 +288,15 @@ def _events(session: Session, out: Output) -> None:
 
 def sheet(view: str, reading: Reading) -> Table:
     """An export view of `reading` as a table."""
-    from projections import admission, exam, gradebook, roster
+    from projections import admission, exam, gradebook, roster, teams
     from projections.formats import table
 
     if view == "admission":
         return table(admission.admission(reading), admission.AdmissionRow, title=view)
     if view == "roster":
         return table(roster.roster(reading), roster.RosterRow, title=view)
+    if view == "teams":
+        return table(teams.teams(reading), teams.TeamRow, title=view)
     if view == "gradebook":
         book = gradebook.gradebook(reading)
         return table(book.rows, gradebook.GradebookRow, title=view, spread=book.assignments)

@@ -135,6 +135,15 @@ class Placement:
     record: Recorded
 
 
+@dataclass(frozen=True)
+class Stint:
+    """A student's time in one group: from week `since` to week `until` (None: no end recorded)."""
+
+    group: str
+    since: int
+    until: int | None
+
+
 class Membership:
     """Every student's group, week by week, from the course's allocations and changes."""
 
@@ -169,6 +178,21 @@ class Membership:
             return None
         i = bisect_right(timeline, week, key=lambda entry: entry[0])
         return timeline[i - 1][1] if i else None
+
+    def stint(self, student: str, week: int) -> Stint | None:
+        """The group of `student` in `week`: since which week, and until which (None: no change recorded)."""
+        timeline = self.timelines.get(student)
+        i = bisect_right(timeline, week, key=lambda entry: entry[0]) - 1 if timeline else -1
+        if timeline is None or i < 0:
+            return None
+        group = timeline[i][1]
+        first = i
+        while first > 0 and timeline[first - 1][1] == group:  # a change into the group one is in
+            first -= 1
+        last = i + 1
+        while last < len(timeline) and timeline[last][1] == group:
+            last += 1
+        return Stint(group, timeline[first][0], timeline[last][0] - 1 if last < len(timeline) else None)
 
     def placed(self, week: int) -> dict[str, str]:
         """Each placed student's group in `week` (participants or not)."""

@@ -37,6 +37,7 @@ from projections.reading import Reading, read
 from projections.roster import roster
 from projections.runner import Views
 from projections.status import course_status, student_status
+from projections.teams import teams
 from tests.recording import append_as_recorded
 from tests.test_projection import dump
 
@@ -212,6 +213,9 @@ class NoNames:
     def names(self, course: Course, students: object) -> dict[str, str]:
         return {}
 
+    def contacts(self, course: Course, students: object) -> dict[str, tuple[str, str]]:
+        return {}
+
 
 def reading(name: str, records: list[Recorded], clock: scope.Clock, student: str | None = None) -> Reading:
     """The library's view of one course's records (with `student`: of their share) under `clock`."""
@@ -225,6 +229,7 @@ def every_view(name: str, records: list[Recorded], clock: scope.Clock) -> dict[s
         "admission": admission(whole),
         "gradebook": gradebook(whole),
         "roster": roster(whole),
+        "teams": teams(whole),
         "exam": exam(whole),
         "glance": course_status(whole),
         "log": log(whole),
