@@ -36,6 +36,7 @@ from projections.log import log
 from projections.reading import Reading, read
 from projections.roster import roster
 from projections.runner import Views
+from projections.sheet import NoSheet, sheet
 from projections.status import course_status, student_status
 from projections.teams import teams
 from tests.recording import append_as_recorded
@@ -235,6 +236,12 @@ def every_view(name: str, records: list[Recorded], clock: scope.Clock) -> dict[s
         "log": log(whole),
     }
     course, at = whole.course, clock.as_of
+    for group in GROUPS:
+        for assignment in course.assignments:
+            try:
+                out[f"sheet {group} {assignment}"] = sheet(whole, group, assignment)
+            except NoSheet as no:  # only a deadline after the last week has no session
+                assert "no session presents it" in str(no)
     for student in admitted(whole):
         share = Course.fold(name, scope.share(whole.records, student))
         # A student's share folds to the same outcomes and status as the whole course.
