@@ -8,7 +8,10 @@ zone. The *earlier session* of a week is its earliest slot (Monday first).
 Week 1 is the week of the first earlier session after the registration
 deadline; week N begins at its earlier session, seven days of wall time after
 week N-1's (so DST moves no session), and runs until week N+1's begins. An
-instant before week 1's session belongs to week 1.
+instant before week 1's session belongs to week 1. Instants in the first
+month of year 1 or the last of year 9999 (a year typed wrong) count as the
+nearer of `EARLIEST` and `LATEST`, so that no week's arithmetic leaves the
+calendar.
 
 Placements. A `GroupsAllocated` places every student it names; a
 `GroupChanged` places one. Each counts from a week on:
@@ -51,6 +54,10 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEK = timedelta(days=7)
 # A course runs a semester: a week beyond this is a typo, not a plan (and the views count no further).
 MOST_WEEKS = 60
+# Weeks are counted between these instants: one outside them (a typo in the year) belongs to the week
+# of the nearer one, so that the week after it and its sessions can still be written down.
+EARLIEST = datetime(1, 2, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 1, tzinfo=UTC)
 
 
 def slot_offset(slot: str) -> timedelta | None:
@@ -83,6 +90,7 @@ class Weeks:
 
     def next_session(self, moment: datetime) -> datetime:
         """The first earlier session of a week that comes after `moment` (SPEC §1.3)."""
+        moment = _within(moment)
         local = self._local(moment)
         monday = datetime.combine(local.date() - timedelta(days=local.weekday()), datetime.min.time())
         session = self._instant(monday + self.earliest)
@@ -94,6 +102,7 @@ class Weeks:
 
     def of(self, moment: datetime) -> int:
         """The week `moment` belongs to: the last whose earlier session is not after it; at least 1."""
+        moment = _within(moment)
         week = (self._local(moment) - self.first) // WEEK + 1
         while self.session(week) > moment:
             week -= 1
@@ -103,6 +112,7 @@ class Weeks:
 
     def first_after(self, moment: datetime) -> int:
         """The first week whose earlier session comes after `moment`; at least 1."""
+        moment = _within(moment)
         week = self.of(moment)
         return week + 1 if self.session(week) <= moment else week
 
@@ -114,8 +124,13 @@ class Weeks:
 
     def first_session_after(self, slot: str, moment: datetime) -> int:
         """The week of the first session in `slot` that comes after `moment`; at least 1."""
+        moment = _within(moment)
         week = self.of(moment)
         return week if self.session_of(slot, week) > moment else week + 1
+
+
+def _within(moment: datetime) -> datetime:
+    return min(max(moment, EARLIEST), LATEST)
 
 
 def change_takes_effect(course: Course, requested: datetime) -> datetime:

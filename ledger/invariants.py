@@ -197,9 +197,13 @@ class _Checker:
                 self.bad("not-a-participant", f"visit of {v.student!r}")
             if v.group not in self.group_ids:
                 self.bad("unknown-group", f"visit of {v.group!r}")
-            if not 1 <= v.week <= MOST_WEEKS:
+            try:
+                session = weeks.session(v.week) if 1 <= v.week <= MOST_WEEKS else None
+            except OverflowError:  # a week after the year 9999
+                session = None
+            if session is None:
                 self.bad("week", f"visit of {v.student!r} in week {v.week}")
-            elif v.at >= weeks.session(v.week):
+            elif v.at >= session:
                 self.bad("week-started", f"visit of {v.student!r} in week {v.week} asked at {v.at.isoformat()}")
             if (v.student, v.week) in seen:
                 self.bad("visited-twice", f"{v.student!r} in week {v.week}")

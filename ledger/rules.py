@@ -202,7 +202,13 @@ def _visited(course: Course, e: ev.GroupVisited) -> None:
     _group(course, e.group)
     if not 1 <= e.week <= groups.MOST_WEEKS:
         raise Refused("week", f"week {e.week} is not a week of {course.name} (1 to {groups.MOST_WEEKS})")
-    session = groups.Weeks(course.opened).session(e.week)
+    weeks = groups.Weeks(course.opened)
+    slot = next(g.slot for g in course.opened.groups if g.id == e.group)
+    try:
+        session = weeks.session(e.week)
+        weeks.session_of(slot, e.week)  # the visited session, too, is a day the calendar holds
+    except OverflowError:
+        raise Refused("week", f"week {e.week} of {course.name} would be after the year 9999") from None
     if e.at >= session:
         tz = course.opened.timezone
         raise Refused(

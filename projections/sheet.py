@@ -72,17 +72,14 @@ class Sheet:
 def session_week(course: Course, group: ev.Group, assignment: str) -> int:
     """The week of `group`'s first session after the course's deadline of `assignment` (at least week 1)."""
     assert course.opened is not None
-    weeks = Weeks(course.opened)
     deadline = course.deadline(assignment)
-    try:
-        if deadline >= weeks.session_of(group.slot, MOST_WEEKS):
-            raise OverflowError
-        return weeks.first_session_after(group.slot, deadline)
-    except OverflowError:  # a deadline past the course's last week, or past year 9999
+    week = Weeks(course.opened).first_session_after(group.slot, deadline)
+    if week > MOST_WEEKS:
         raise NoSheet(
             f"{assignment}'s deadline {deadline.isoformat()} is after group {group.id}'s last session "
             f"(week {MOST_WEEKS}): no session presents it"
-        ) from None
+        )
+    return week
 
 
 def deadline_of(course: Course, student: str, assignment: str) -> datetime:

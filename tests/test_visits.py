@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from ledger import events as ev
 from ledger import invariants
+from ledger.app import Ledger
 from ledger.errors import Refused
 from ledger.events import Recorded
 from ledger.groups import MOST_WEEKS, Weeks, attendance, groups_in_week, membership, visits
@@ -328,3 +329,55 @@ def test_an_imported_visit_is_checked_like_a_typed_one(store: str) -> None:
     assert_import_refused(store, jsonl(line), 1, "week-started", ["week 2"])
     done = run(store, "import", "-", input=jsonl({**line, "week": 3}))
     assert done.exit_code == 0, done.output
+
+
+def test_two_processes_asking_the_same_visit_record_it_once(store_url: str) -> None:
+    """On either store: both check, one appends, the other's re-check finds the first visit (`visited-twice`)."""
+    from tests.test_contract import _subledger
+
+    semester(store_url)
+    args = ("visit-group", ADA, "g2", "--week", "3", "--reason", "r", "--at", "2025-04-29T09:00+02:00")
+    procs = [_subledger(store_url, "--actor", actor, *args) for actor in ("tutor1", "tutor2")]
+    results = [(p.wait(timeout=60), p.stdout.read(), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
+    assert sorted(code for code, _, _ in results) == [0, 1], results
+    loser = next(err for code, _, err in results if code == 1)
+    assert loser.startswith(f"error: refused by rule visited-twice: '{ADA}' already visits group 'g2' in week 3")
+    ledger = Ledger(store_url)
+    try:
+        assert len(ledger.course("idl-2025").visits[ADA]) == 1
+    finally:
+        ledger.close()
+
+
+# -- the ends of the calendar ----------------------------------------------------------------
+
+
+def test_weeks_at_the_ends_of_the_calendar_raise_nothing(store: str) -> None:
+    """A year typed wrong (0001, 9999) is an odd fact, never a traceback: weeks are counted between
+    EARLIEST and LATEST, and a visit in a week the calendar cannot hold is refused by `week`."""
+    from datetime import UTC
+
+    from ledger.groups import EARLIEST, LATEST
+
+    far = ev.CourseOpened(
+        course=NAME, at=T0, title="t", timezone="Europe/Berlin", capacity=2, application_deadline=T0,
+        registration_deadline=datetime(9999, 12, 30, 23, tzinfo=UTC), groups=(ev.Group("g1", "Sun 23:00", 2),),
+    )  # fmt: skip
+    weeks = Weeks(far)
+    ends = (datetime(1, 1, 1, tzinfo=UTC), EARLIEST, LATEST, datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
+    for moment in ends:
+        assert 1 <= weeks.of(moment) <= weeks.first_after(moment) and weeks.first_session_after("Sun 23:00", moment) >= 1
+    ordinary = Weeks(opening())
+    assert ordinary.of(ends[-1]) == ordinary.of(LATEST) and ordinary.of(ends[0]) == 1
+    log = Log(far)
+    log.admit("1")
+    log.change("1", "g1", at=T0 + timedelta(days=2))
+    with pytest.raises(Refused) as caught:
+        visit(log, "1", "g1", 5, at=T0 + timedelta(days=3))
+    assert (caught.value.rule, caught.value.detail) == ("week", "week 5 of c would be after the year 9999")
+    # Through the command line: a change dated in 9999 and a view at the end of time.
+    moved = run(store, "change-group", GRACE, "g2", "--reason", "r", "--at", "9999-12-31T23:00+00:00")
+    assert moved.exit_code == 0, moved.output
+    for view in (("status",), ("export", "roster"), ("export", "sheet", "--group", "g1", "--assignment", "A01")):
+        shown = run(store, *view, "--as-of", "9999-12-31T12:00+00:00")  # (23:00 UTC is in the year 10000 in Berlin)
+        assert shown.exit_code == 0, (view, shown.output)
