@@ -216,7 +216,8 @@ def _visited(course: Course, e: ev.GroupVisited) -> None:
             f"a visit in week {e.week} must be asked before its earlier session "
             f"{clock.local(session, tz).isoformat()}; asked at {clock.local(e.at, tz).isoformat()}",
         )
-    home = groups.membership(course).group(e.student, e.week)
+    placed = groups.membership(course)
+    home = placed.group(e.student, e.week)
     if home is None:
         raise Refused("no-group", f"{e.student!r} has no group in week {e.week} to visit from; place them with change-group")
     if home == e.group:
@@ -228,7 +229,7 @@ def _visited(course: Course, e: ev.GroupVisited) -> None:
                 f"{e.student!r} already visits group {other.event.group!r} in week {e.week} "  # type: ignore[union-attr]
                 f"(event {other.id}); retract that visit first",
             )
-    members = sum(1 for g in groups.groups_in_week(course, e.week).values() if g == e.group)
+    members = sum(1 for s, g in placed.placed(e.week).items() if g == e.group and course.is_participant(s))
     seats = next(g.capacity for g in course.opened.groups if g.id == e.group)
     if members >= seats:
         raise Refused(
