@@ -223,6 +223,18 @@ def test_html_goes_to_a_file_and_names_the_session(store: str, tmp_path: Path) -
     assert "&lt;script&gt;window.pwned = 1&lt;/script&gt;&lt;img src=x onerror=&quot;window.pwned = 2&quot;&gt;" in page
 
 
+def test_every_text_of_the_page_is_escaped() -> None:
+    """Titles, group, slot, assignment, ids and teammates' names come from whoever recorded them."""
+    bad = "<b onmouseover=x>&"
+    when = at("2025-04-24T11:00:00+02:00")
+    row = SheetRow(bad, bad, "visitor", bad, (bad,), when, at("2025-04-25T11:00:00+02:00"), "on_time", "")
+    found = Sheet(bad, bad, bad, bad, bad, 2, when, bad, bad, when, when, when, (row,), {bad: bad})
+    page = html(found)
+    assert "<b " not in page
+    assert page.count("&lt;b onmouseover=x&gt;&amp;") >= 10
+    assert "(by 04-25 11:00)" in page  # an extension shows its own deadline
+
+
 @pytest.mark.parametrize(
     ("args", "code", "says"),
     [
