@@ -338,3 +338,19 @@ def test_thirty_with_long_names_and_teams_of_three_fit_one_page_and_sixty_run_on
     tab, pdf, _ = printed(browser, html(synthetic(60)), tmp_path)
     assert pdf_pages(pdf) == 2  # the header row repeats on the second page (thead: table-header-group)
     tab.close()
+
+
+def test_each_member_is_judged_against_their_own_deadline(tmp_path: Path) -> None:
+    """An extension makes a hand-in after the course's deadline on time for that member alone."""
+    path = str(tmp_path / "ledger.sqlite")
+    extension = {"type": "ExtensionGranted", "at": "2025-04-20T12:00:00+02:00", "student": S[2], "assignment": "A02",
+                 "deadline": "2025-04-21T12:00:00+02:00", "reason": "ill for three days"}  # fmt: skip
+    ledger = Ledger(path)
+    try:
+        ledger.import_lines(jsonl(*events(), extension).encode().splitlines(), "tester")
+    finally:
+        ledger.close()
+    found = sheet(read(path, as_of=at(LATER)), "g1", "A02")
+    rows = rows_of(found)
+    assert (rows[S[2]].hand_in, rows[S[2]].deadline) == ("on_time", at("2025-04-21T12:00:00+02:00"))
+    assert rows[S[4]].deadline == found.deadline  # nobody else's deadline moved
