@@ -435,6 +435,40 @@ def excuse(session: Session, at: datetime, student: str, assignments: tuple[str,
     )
 
 
+@click.command("extend")
+@click.argument("students", metavar="STUDENT...", nargs=-1, required=True)
+@click.argument("assignment")
+@click.option("--until", "until", type=INSTANT, required=True, help="The participant's own deadline (inclusive).")
+@click.option("--reason", required=True, help="Why.")
+@click.option("--certificate", default="", help="Reference of a medical certificate, if there is one.")
+@appends
+def extend(
+    session: Session, at: datetime, students: tuple[str, ...], assignment: str, until: datetime, reason: str, certificate: str
+) -> Any:
+    """Give participants a later deadline for one assignment (ExtensionGranted).
+
+    The deadline it gives must be later than the course's deadline of the
+    assignment. Name every member of a team to extend it for the team: one
+    event is recorded per student, all or none. The latest extension counts;
+    retract one to take it back.
+
+    \b
+    Example:
+      subledger extend 231045 A04 --until 2025-05-09T10:00 --reason "ill for three days"
+      subledger extend 231045 231046 A05 --until 2025-05-16T10:00 --reason "server outage" \\
+        --certificate AU-2025-0502
+    """
+    from ledger import events as ev
+
+    name = session.course()
+    return [
+        ev.ExtensionGranted(
+            course=name, at=at, student=s, assignment=assignment, deadline=until, reason=reason, certificate=certificate
+        )
+        for s in students
+    ]
+
+
 @click.command("retract")
 @click.argument("event_id")
 @click.option("--reason", required=True, help="Why the event was a mistake.")
@@ -540,6 +574,7 @@ COMMANDS = [
     present,
     assess,
     excuse,
+    extend,
     retract,
     close_coursework,
     register_exam,

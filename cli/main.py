@@ -147,7 +147,7 @@ COMMAND_MODULES = {
         [
             "open-course", "apply", "accept", "reject", "withdraw", "prefer", "allocate-groups",
             "change-group", "publish", "move-deadline", "hand-in", "present", "assess", "excuse",
-            "retract", "close-coursework", "register-exam", "grade", "erase-material",
+            "extend", "retract", "close-coursework", "register-exam", "grade", "erase-material",
         ],
         "cli.appending",
     ),

@@ -182,6 +182,7 @@ class Course:
         self.presentations: Chosen[tuple[str, str]] = Chosen.latest()
         self.assessments: Chosen[tuple[str, str]] = Chosen.latest()
         self.excuses: dict[str, list[Recorded]] = {}
+        self.extensions: Chosen[tuple[str, str]] = Chosen.latest()
         self.closures: list[Recorded] = []
         self.exam: Chosen[str] = Chosen.last()
         self.grades: Chosen[str] = Chosen.latest()
@@ -264,6 +265,8 @@ class Course:
                 self.assessments.add((e.assignment, e.student), record)
             case ev.ExcuseGranted():
                 self.excuses.setdefault(e.student, []).append(record)
+            case ev.ExtensionGranted():
+                self.extensions.add((e.assignment, e.student), record)
             case ev.CourseworkClosed():
                 self.closures.append(record)
             case ev.ExamRegistered():
@@ -319,6 +322,8 @@ class Course:
                 self.assessments.discard((e.assignment, e.student), record)
             case ev.ExcuseGranted():
                 _discard_from(self.excuses, e.student, record)
+            case ev.ExtensionGranted():
+                self.extensions.discard((e.assignment, e.student), record)
             case ev.CourseworkClosed():
                 _remove(self.closures, record)
             case ev.ExamRegistered():

@@ -29,20 +29,38 @@ class Outcome:
     evidence: tuple[Recorded, ...] = field(default=())
 
 
+def own_deadline(course: Course, student: str, assignment: str) -> Recorded:
+    """The record that sets `student`'s deadline of `assignment` (SPEC §5).
+
+    The latest extension for (student, assignment) in view, else the course's
+    deadline (the latest DeadlineChanged, else the publication). An extension
+    only ever gives more time: one that a later course-wide move has overtaken
+    gives way to the course's deadline.
+    """
+    course_deadline = course.deadlines[assignment]
+    extension = course.extensions.get((assignment, student))
+    if extension is not None and extension.event.deadline > course_deadline.event.deadline:  # type: ignore[union-attr]
+        return extension
+    return course_deadline
+
+
 def outcome(course: Course, student: str, assignment: str, clock: datetime) -> Outcome:
     """What `assignment` comes to for `student` at `clock` (SPEC §5, in its order)."""
-    deadline_record = course.deadlines[assignment]
-    deadline = course.deadline(assignment)
     application = course.applications[student]
     accepted = application.accepted
     assert accepted is not None
-    if deadline < accepted.event.at:
+    if course.deadline(assignment) < accepted.event.at:
         return Outcome(
             assignment,
             "exempt",
             rule="the deadline passed before the student was admitted",
-            evidence=(deadline_record, accepted),
+            evidence=(course.deadlines[assignment], accepted),
         )
+    deadline_record = own_deadline(course, student, assignment)
+    deadline: datetime = deadline_record.event.deadline  # type: ignore[union-attr]
+    extended = isinstance(deadline_record.event, ev.ExtensionGranted)
+    the_deadline = "the extended deadline" if extended else "the deadline"
+    extension = (deadline_record,) if extended else ()
     hand_ins = [h for h in course.hand_ins.get(assignment, ()) if student in h.event.team]  # type: ignore[union-attr]
     on_time = [h for h in hand_ins if h.event.at <= deadline]
     presentation = course.presentations.get((assignment, student))
@@ -50,8 +68,9 @@ def outcome(course: Course, student: str, assignment: str, clock: datetime) -> O
     verdict = assessment.event.verdict if assessment else None  # type: ignore[union-attr]
     shown = presentation.event.outcome if presentation else None  # type: ignore[union-attr]
     if on_time and verdict not in NEGATIVE_VERDICTS and shown not in NEGATIVE_OUTCOMES:
-        evidence = (on_time[-1], *(r for r in (presentation, assessment) if r))
-        return Outcome(assignment, "passed", rule="handed in on time", evidence=evidence)
+        evidence = (on_time[-1], *extension, *(r for r in (presentation, assessment) if r))
+        rule = "handed in by the extended deadline" if extended else "handed in on time"
+        return Outcome(assignment, "passed", rule=rule, evidence=evidence)
     for excuse in course.excuses.get(student, ()):
         if assignment in excuse.event.assignments:  # type: ignore[union-attr]
             return Outcome(assignment, "excused", rule="medical certificate", evidence=(excuse,))
@@ -68,16 +87,16 @@ def outcome(course: Course, student: str, assignment: str, clock: datetime) -> O
     if clock > deadline:
         if hand_ins:
             return Outcome(
-                assignment, "failed", "late", "handed in after the deadline", (deadline_record, *hand_ins)
+                assignment, "failed", "late", f"handed in after {the_deadline}", (deadline_record, *hand_ins)
             )
         return Outcome(
             assignment,
             "failed",
             "missed_deadline",
-            "nothing handed in by the deadline",
+            f"nothing handed in by {the_deadline}",
             (deadline_record,),
         )
-    return Outcome(assignment, "open", rule="the deadline has not passed", evidence=(deadline_record,))
+    return Outcome(assignment, "open", rule=f"{the_deadline} has not passed", evidence=(deadline_record,))
 
 
 def assignment_order(course: Course) -> list[str]:

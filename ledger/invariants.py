@@ -232,6 +232,11 @@ class _Checker:
                 self.bad("unknown-assignment", f"excuse of {x.student!r} names none")
             for assignment in x.assignments:
                 known(assignment, r, "excuse")
+        for r in self.of[ev.ExtensionGranted]:
+            g: ev.ExtensionGranted = r.event  # type: ignore[assignment]
+            if g.student not in self.admitted:
+                self.bad("not-a-participant", f"extension of {g.student!r}")
+            known(g.assignment, r, "extension")
 
     # -- exam ----------------------------------------------------------------
 

@@ -130,6 +130,9 @@ def _resting_on_admission(course: Course, student: str) -> Iterator[tuple[str, R
                 yield f"hand-in of {assignment!r}", hand_in
     for excuse in course.excuses.get(student, ()):
         yield "excuse", excuse
+    for (_, extended), extension in course.extensions.items():
+        if extended == student:
+            yield "extension", extension
     if student in course.exam:
         yield "exam registration", course.exam[student]
 
@@ -221,7 +224,11 @@ def _published(course: Course, target: Recorded) -> None:
         ("excuse", r) for rs in course.excuses.values() for r in rs
         if assignment in r.event.assignments  # type: ignore[union-attr]
     ]  # fmt: skip
-    for what, index in (("presentation", course.presentations), ("assessment", course.assessments)):
+    for what, index in (
+        ("presentation", course.presentations),
+        ("assessment", course.assessments),
+        ("extension", course.extensions),
+    ):
         resting += [(what, index[key]) for key in index if key[0] == assignment]
     if resting:
         what, record = resting[0]
@@ -254,7 +261,11 @@ def _handed_in(course: Course, target: Recorded) -> None:
 
 
 def _about_one_student(course: Course, target: Recorded) -> None:
-    name = {ev.PresentationRecorded: "presentation", ev.SubmissionAssessed: "assessment"}
+    name = {
+        ev.PresentationRecorded: "presentation",
+        ev.SubmissionAssessed: "assessment",
+        ev.ExtensionGranted: "extension",
+    }
     what = name.get(type(target.event), "excuse")
     still_admitted(course, [target.event.student], f"retracting this {what}", retracted=target)  # type: ignore[union-attr]
 
@@ -308,6 +319,7 @@ CHECKS: dict[type[ev.Event], Callable[[Course, Any], None]] = {
     ev.PresentationRecorded: _about_one_student,
     ev.SubmissionAssessed: _about_one_student,
     ev.ExcuseGranted: _about_one_student,
+    ev.ExtensionGranted: _about_one_student,
     ev.CourseworkClosed: _closed,
     ev.ExamRegistered: _exam_registered,
     ev.ApplicationMaterialErased: _erased,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from ledger import coursework, groups, retractions
+from ledger import clock, coursework, groups, retractions
 from ledger import events as ev
 from ledger.course import Course
 from ledger.errors import Refused
@@ -280,6 +280,22 @@ def _excused(course: Course, e: ev.ExcuseGranted) -> None:
         _assignment(course, assignment)
 
 
+def _extended(course: Course, e: ev.ExtensionGranted) -> None:
+    assert course.opened is not None
+    _participant(course, e.student)
+    _assignment(course, e.assignment)
+    deadline = course.deadline(e.assignment)
+    if e.deadline <= deadline:
+        tz = course.opened.timezone
+        raise Refused(
+            "extension-not-later",
+            f"an extension of {e.assignment!r} for {e.student!r} until {clock.local(e.deadline, tz).isoformat()} "
+            f"is not later than the course's deadline {clock.local(deadline, tz).isoformat()}",
+        )
+    # A later extension replaces an earlier one (the latest counts): it may give less time.
+    _admission_kept(course, [e.student], e, f"this extension of {e.assignment!r}")
+
+
 def _retracted(course: Course, e: ev.EventRetracted) -> None:
     target = course.by_id.get(e.event)
     if target is None:
@@ -353,6 +369,7 @@ CHECKS: dict[type[ev.Event], Callable[[Course, Any], None]] = {
     ev.PresentationRecorded: _presented,
     ev.SubmissionAssessed: _assessed,
     ev.ExcuseGranted: _excused,
+    ev.ExtensionGranted: _extended,
     ev.EventRetracted: _retracted,
     ev.CourseworkClosed: _closed,
     ev.ExamRegistered: _exam_registered,

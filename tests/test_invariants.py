@@ -34,14 +34,14 @@ GROUPS = ("g1", "g2")
 KINDS = (
     "apply", "apply", "accept", "accept", "reject", "withdraw", "prefer", "allocate", "change", "change",
     "publish", "publish", "move", "hand_in", "hand_in", "hand_in", "present", "present", "assess", "excuse",
-    "excuse", "close", "register", "register", "grade",
+    "excuse", "extend", "close", "register", "register", "grade",
     "erase", "retract", "retract", "retract",
 )  # fmt: skip
 
 # When each kind of event tends to happen in a semester (a step may still be drawn out of turn).
 PHASE = {
     "apply": 0, "accept": 1, "reject": 1, "withdraw": 3, "prefer": 2, "allocate": 3, "change": 4, "publish": 3,
-    "move": 5, "hand_in": 5, "present": 6, "assess": 6, "excuse": 6, "close": 8, "register": 9, "grade": 10,
+    "move": 5, "hand_in": 5, "present": 6, "assess": 6, "excuse": 6, "extend": 5, "close": 8, "register": 9, "grade": 10,
     "erase": 4, "retract": 5,
 }  # fmt: skip
 
@@ -52,7 +52,8 @@ RETRACTED: list[tuple[type[ev.Event], ...]] = [
     (ev.ApplicationWithdrawn, ev.ApplicationSubmitted),
     (ev.ApplicationAccepted, ev.ApplicationRejected),
     (ev.GroupChanged, ev.GroupsAllocated),
-    (ev.SubmissionHandedIn, ev.PresentationRecorded, ev.SubmissionAssessed, ev.ExcuseGranted, ev.DeadlineChanged),
+    (ev.SubmissionHandedIn, ev.PresentationRecorded, ev.SubmissionAssessed, ev.ExcuseGranted, ev.DeadlineChanged,
+     ev.ExtensionGranted),
     (ev.CourseworkClosed, ev.ExamRegistered, ev.AssignmentPublished, ev.ApplicationMaterialErased),
 ]
 
@@ -91,6 +92,7 @@ def when(kind: str, assignment: int, t: int) -> datetime:
         "publish": (REGISTRATION_DEADLINE - 100 * hours, hours), "move": (REGISTRATION_DEADLINE, 5 * hours),
         "hand_in": (deadline - 100 * hours, 0.6 * hours), "present": (deadline, 0.5 * hours),
         "assess": (deadline, 0.5 * hours), "excuse": (deadline - 20 * hours, 0.5 * hours),
+        "extend": (deadline - 30 * hours, 0.5 * hours),
         "close": (closing, hours), "register": (closing + timedelta(days=1), hours),
         "grade": (closing + timedelta(days=10), hours), "erase": (APPLICATION_DEADLINE + timedelta(days=10), hours),
     }[kind]  # fmt: skip
@@ -162,6 +164,9 @@ def build(course: Course, step: Step) -> ev.Event | None:
             return ev.SubmissionAssessed(**common, assignment=a, student=s, verdict=verdict)  # type: ignore[arg-type]
         case "excuse":
             return ev.ExcuseGranted(**common, student=s, assignments=(a,), certificate="" if j == 5 else "AU-1")
+        case "extend":
+            base = course.deadline(a) if a in course.deadlines else DEADLINES[k % 3]
+            return ev.ExtensionGranted(**common, student=s, assignment=a, deadline=base + timedelta(days=j - 1), reason="r")
         case "close":
             return ev.CourseworkClosed(**common)
         case "register":
