@@ -149,7 +149,8 @@ def status(session: Session, student: str | None, out: Output) -> None:
 
     For a student: programme, group, admission status (on_track, at_risk,
     excluded, admitted, withdrawn) and every published assignment's outcome
-    (passed, failed:REASON, excused, exempt, open) with the rule behind it.
+    (passed, failed:REASON, excused, exempt, open) against their own
+    deadline, with the rule behind it and the reason of an extension.
     For the course: seats, groups, status counts, and per assignment how many
     passed, were excused, exempt, failed or are still open. With --format
     other than table, only the table is written.
@@ -203,8 +204,8 @@ def explain(session: Session, student: str, out: Output) -> None:
     """Why a student's status and outcomes are what they are.
 
     Names the rule of each outcome and, for every fail, excuse and exemption,
-    cites the events behind it: position, type, what it says, id, and who
-    recorded it when.
+    and every outcome an extension decides, cites the events behind it:
+    position, type, what it says, id, and who recorded it when.
 
     \b
     Example:
@@ -235,7 +236,8 @@ def export(session: Session, view: str, out: Output) -> None:
                exercise group, `unplaced` for participants in none, a `team`
                row per team and assignment (members joined by `;`)
     gradebook: student, name, one column per assignment (its outcome:
-               passed, failed:REASON, excused, exempt, open); participants
+               passed, failed:REASON, excused, exempt, open), extensions
+               (A02:T;… the participant's own deadlines); participants
     exam:      student, name, programme, credits, mode, grade, result,
                certificate (registered candidates)
     events:    the ledger as JSONL (--format jsonl, its only format) with ids,
