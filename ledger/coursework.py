@@ -14,7 +14,7 @@ from ledger import events as ev
 from ledger.course import Course, visible
 from ledger.events import Recorded
 
-NEGATIVE_VERDICTS = ("uncited_copy", "insufficient_effort")
+NEGATIVE_VERDICTS = ("uncited_copy", "insufficient_effort", "transfer_missing")
 NEGATIVE_OUTCOMES = ("failed_to_explain", "absent")
 
 

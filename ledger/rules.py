@@ -267,7 +267,27 @@ def _presented(course: Course, e: ev.PresentationRecorded) -> None:
 
 def _assessed(course: Course, e: ev.SubmissionAssessed) -> None:
     _handed_in_by(course, e.assignment, e.student)
+    if e.verdict == "transfer_missing":
+        _transfer_required(course, e.assignment, e.student)
     _admission_kept(course, [e.student], e, f"this assessment of {e.assignment!r}")
+
+
+def _transfer_required(course: Course, assignment: str, student: str) -> None:
+    """Refuse `transfer_missing` unless `student` must complete `assignment`'s transfer part (SPEC §1.2)."""
+    published: ev.AssignmentPublished = course.assignments[assignment].event  # type: ignore[assignment]
+    if not published.transfer:
+        raise Refused(
+            "no-transfer-part",
+            f"assignment {assignment!r} was published without a transfer part; "
+            f"cannot assess {student!r} as transfer_missing",
+        )
+    programme = course.applications[student].event.programme
+    if programme != "master":
+        raise Refused(
+            "transfer-for-master",
+            f"student {student!r} is in a {programme} programme ({ev.CREDITS[programme]} credits); "
+            "only master participants must complete the transfer part",
+        )
 
 
 def _excused(course: Course, e: ev.ExcuseGranted) -> None:
