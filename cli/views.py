@@ -126,13 +126,15 @@ def output_options(formats: bool = True) -> Callable[[Callable[..., Any]], Calla
 # -- reading ----------------------------------------------------------------------
 
 
-def read(session: Session, out: Output, student: str | None = None) -> Reading:
-    """The course the session names, read from its store under the output's clock."""
+def read(session: Session, out: Output, student: str | None = None, writes: bool = True) -> Reading:
+    """The course the session names, read from its store under the output's clock (`writes`: see `projections.reading.read`)."""
     from projections.reading import BadClock
     from projections.reading import read as read_course
 
     try:
-        return read_course(session.store, session.course_option, as_of=out.as_of, known_at=out.known_at, student=student)
+        return read_course(
+            session.store, session.course_option, as_of=out.as_of, known_at=out.known_at, student=student, writes=writes
+        )
     except BadClock as error:
         raise click.BadParameter(str(error), param_hint="--" + error.field.replace("_", "-")) from None
 

@@ -232,11 +232,7 @@ def _handed_in(course: Course, e: ev.SubmissionHandedIn) -> None:
     _assignment(course, e.assignment)
     if not e.team:
         raise Refused("team-empty", f"a hand-in for {e.assignment!r} names no student")
-    if len(e.team) > course.opened.max_team_size:
-        raise Refused(
-            "team-too-large",
-            f"team of {len(e.team)} for {e.assignment!r}; at most {course.opened.max_team_size}",
-        )
+    team_size(course.opened.max_team_size, e)
     repeated = [s for s, n in Counter(e.team).items() if n > 1]
     if repeated:
         raise Refused("team-repeats", f"student {repeated[0]!r} is named twice in the team")
@@ -251,6 +247,12 @@ def _handed_in(course: Course, e: ev.SubmissionHandedIn) -> None:
                 f"{','.join(sorted(earlier))}",
             )
     _admission_kept(course, list(e.team), e, f"this hand-in of {e.assignment!r}")
+
+
+def team_size(max_team_size: int, e: ev.SubmissionHandedIn) -> None:
+    """Refuse a hand-in by a team larger than `max_team_size` (SPEC §1.4)."""
+    if len(e.team) > max_team_size:
+        raise Refused("team-too-large", f"team of {len(e.team)} for {e.assignment!r}; at most {max_team_size}")
 
 
 def _handed_in_by(course: Course, assignment: str, student: str) -> None:
