@@ -411,3 +411,14 @@ def test_an_extension_never_turns_a_pass_into_a_fail(drawn: list[Intent]) -> Non
                         assert after.kind == "passed", (student, a, after)
                     if after.kind == "failed":
                         assert before.kind == "failed", (student, a, before)
+
+
+def test_the_report_timeline_marks_the_hand_in_late_for_the_teammate_only(extended: str) -> None:
+    from projections.reading import read
+    from projections.timeline import timelines
+
+    marks = {
+        t.student: [m.against for m in t.moments if m.event == "SubmissionHandedIn" and m.assignment == "A02"]
+        for t in timelines(read(extended, as_of=datetime(2025, 4, 30, tzinfo=UTC)))
+    }
+    assert marks == {ADA: [False], GRACE: [True]}
