@@ -83,6 +83,12 @@ def _by_position(record: Recorded) -> int:
     return record.position
 
 
+def _by_deadline(record: Recorded) -> tuple[bool, datetime, int]:
+    # SPEC §5: the latest DeadlineChanged, else the published deadline — a change
+    # outranks the publication whatever their `at`.
+    return (isinstance(record.event, ev.DeadlineChanged), record.event.at, record.position)
+
+
 class Chosen(Mapping[K, Recorded], Generic[K]):
     """One record per key, chosen among all recorded for it, that can forget one cheaply.
 
@@ -102,6 +108,11 @@ class Chosen(Mapping[K, Recorded], Generic[K]):
     def latest(cls) -> Chosen[K]:
         """Choose the greatest `at`, then the greatest position."""
         return cls(_by_latest)
+
+    @classmethod
+    def deadline(cls) -> Chosen[K]:
+        """Choose the latest deadline change, else the publication (SPEC §5)."""
+        return cls(_by_deadline)
 
     @classmethod
     def last(cls) -> Chosen[K]:
@@ -176,7 +187,7 @@ class Course:
         self.allocations: list[Recorded] = []
         self.group_changes: dict[str, list[Recorded]] = {}
         self.assignments: dict[str, Recorded] = {}
-        self.deadlines: Chosen[str] = Chosen.latest()
+        self.deadlines: Chosen[str] = Chosen.deadline()
         self.hand_ins: dict[str, list[Recorded]] = {}
         self.team_of: dict[tuple[str, str], frozenset[str]] = {}
         self.presentations: Chosen[tuple[str, str]] = Chosen.latest()
@@ -369,7 +380,7 @@ class Course:
         return sum(1 for a in self.applications.values() if a.participant)
 
     def deadline(self, assignment: str) -> datetime:
-        """The deadline of `assignment` in view: the latest publication or change."""
+        """The course's deadline of `assignment` in view: the latest change, else the published one."""
         return self.deadlines[assignment].event.deadline  # type: ignore[union-attr]
 
     def is_late_application(self, application: Applicant) -> bool:
