@@ -94,17 +94,12 @@ class Model:
         return instant(self.of_type("AssignmentPublished", assignment=assignment)[0]["deadline"])
 
     def deadline(self, student: str, assignment: str) -> datetime:
-        """"the latest extension for (s, a) in view, else the course's deadline of a" (SPEC §5).
-
-        An extension's deadline is "later than the course's" (SPEC §3): one that a later
-        course-wide move has overtaken gives the course's deadline (docs/decisions.md; issue 11
-        asks that an extension never turn a pass into a fail).
-        """
+        """"the latest extension for (s, a) in view, else the course's deadline of a" — and, from
+        issue 11 (newer than the SPEC), "an extension never turns a pass into a fail": where a
+        later course-wide move overtook the extension, the course's deadline counts."""
         course = self.course_deadline(assignment)
         extension = self.latest(self.of_type("ExtensionGranted", student=student, assignment=assignment))
-        if extension is not None and instant(extension["deadline"]) > course:
-            return instant(extension["deadline"])
-        return course
+        return max(instant(extension["deadline"]), course) if extension is not None else course
 
     def outcome(self, student: str, assignment: str) -> str:
         """SPEC §5's outcome of `assignment` for `student`, as the gradebook writes it."""
