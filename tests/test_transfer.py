@@ -23,7 +23,8 @@ from ledger import events as ev
 from ledger.course import Course
 from ledger.errors import Refused
 from ledger.events import Recorded
-from tests.cli_helpers import ADA, GRACE, count, run, semester
+from tests.cli_helpers import ADA, GRACE, run, semester
+from tests.test_extensions import add, refused
 
 C = "c"
 T0 = datetime(2025, 4, 1, 8, tzinfo=UTC)
@@ -53,14 +54,6 @@ def _course(*events: ev.Event, transfer: bool = True, handed_in: bool = True) ->
     for event in [*base, *events]:
         add(course, event)
     return course
-
-
-def add(course: Course, event: ev.Event) -> Recorded:
-    rules.check(course, event)
-    position = len(course.records) + 1
-    record = Recorded(uuid.UUID(int=position), position, event.at, "t", event)  # type: ignore[arg-type]
-    course.apply(record)
-    return record
 
 
 def assessed(student: str, verdict: str, at: datetime = DEADLINE + 2 * HOUR) -> ev.SubmissionAssessed:
@@ -218,15 +211,6 @@ def store(tmp_path) -> str:
                "--at", "2025-04-28T12:00").exit_code == 0  # fmt: skip
     assert run(path, "hand-in", "A04", ADA, GRACE, "--at", "2025-05-04T10:00").exit_code == 0
     return path
-
-
-def refused(store: str, *args: str) -> str:
-    before = count(store)
-    result = run(store, *args)
-    assert result.exit_code == 1, result.output
-    assert result.stdout == "" and "Traceback" not in result.output
-    assert count(store) == before
-    return result.stderr
 
 
 def test_publish_with_transfer_is_on_the_wire(store: str) -> None:
