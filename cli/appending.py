@@ -368,18 +368,23 @@ def visit_group(session: Session, at: datetime, student: str, group: str, week: 
 @click.argument("assignment")
 @click.option("--title", required=True, help="The assignment's title.")
 @click.option("--deadline", type=INSTANT, required=True, help="Hand-in deadline (inclusive).")
+@click.option("--transfer", is_flag=True, help="It has a transfer part that master (6-CP) participants must complete.")
 @appends
-def publish(session: Session, at: datetime, assignment: str, title: str, deadline: datetime) -> Any:
+def publish(session: Session, at: datetime, assignment: str, title: str, deadline: datetime, transfer: bool) -> Any:
     """Publish a weekly assignment (AssignmentPublished).
+
+    With --transfer, the assessor may fail a master participant's hand-in
+    for a missing transfer part (assess --verdict transfer_missing).
 
     \b
     Example:
       subledger publish A01 --title "Linear regression" --deadline 2025-04-14T10:00
+      subledger publish A06 --title "Transformers" --deadline 2025-05-19T10:00 --transfer
     """
     from ledger import events as ev
 
     return ev.AssignmentPublished(
-        course=session.course(), at=at, assignment=assignment, title=title, deadline=deadline
+        course=session.course(), at=at, assignment=assignment, title=title, deadline=deadline, transfer=transfer
     )
 
 
@@ -446,6 +451,10 @@ def present(session: Session, at: datetime, assignment: str, student: str, outco
 @appends
 def assess(session: Session, at: datetime, assignment: str, student: str, verdict: str, note: str) -> Any:
     """Record an assessor's verdict on a hand-in (SubmissionAssessed).
+
+    insufficient_effort, uncited_copy and transfer_missing fail the
+    assignment for that student; transfer_missing only for a master
+    participant, on an assignment published with --transfer.
 
     \b
     Example:

@@ -155,6 +155,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(["status", "log", "explain", "export", "rebuild"], "cli.views"),
     **dict.fromkeys(["digest", "verify", "receipt", "verify-receipt", "keygen", "postgres-roles"], "cli.integrity"),
     "report": "cli.report",
+    "what-if": "cli.what_if",
     "completion": "cli.shell",
 }
 

@@ -126,13 +126,15 @@ def output_options(formats: bool = True, more: tuple[str, ...] = ()) -> Callable
 # -- reading ----------------------------------------------------------------------
 
 
-def read(session: Session, out: Output, student: str | None = None) -> Reading:
-    """The course the session names, read from its store under the output's clock."""
+def read(session: Session, out: Output, student: str | None = None, writes: bool = True) -> Reading:
+    """The course the session names, read from its store under the output's clock (`writes`: see `projections.reading.read`)."""
     from projections.reading import BadClock
     from projections.reading import read as read_course
 
     try:
-        return read_course(session.store, session.course_option, as_of=out.as_of, known_at=out.known_at, student=student)
+        return read_course(
+            session.store, session.course_option, as_of=out.as_of, known_at=out.known_at, student=student, writes=writes
+        )
     except BadClock as error:
         raise click.BadParameter(str(error), param_hint="--" + error.field.replace("_", "-")) from None
 
@@ -149,7 +151,8 @@ def status(session: Session, student: str | None, out: Output) -> None:
 
     For a student: programme, group, admission status (on_track, at_risk,
     excluded, admitted, withdrawn) and every published assignment's outcome
-    (passed, failed:REASON, excused, exempt, open) with the rule behind it.
+    (passed, failed:REASON, excused, exempt, open) against their own
+    deadline, with the rule behind it and the reason of an extension.
     For the course: seats, groups, status counts, and per assignment how many
     passed, were excused, exempt, failed or are still open. With --format
     other than table, only the table is written.
@@ -203,8 +206,8 @@ def explain(session: Session, student: str, out: Output) -> None:
     """Why a student's status and outcomes are what they are.
 
     Names the rule of each outcome and, for every fail, excuse and exemption,
-    cites the events behind it: position, type, what it says, id, and who
-    recorded it when.
+    and every outcome an extension decides, cites the events behind it:
+    position, type, what it says, id, and who recorded it when.
 
     \b
     Example:
@@ -240,7 +243,8 @@ def export(session: Session, view: str, group: str | None, assignment: str | Non
     teams:     assignment, members, hand_ins, last: a row per team that
                handed in, per assignment (members joined by `;`)
     gradebook: student, name, one column per assignment (its outcome:
-               passed, failed:REASON, excused, exempt, open); participants
+               passed, failed:REASON, excused, exempt, open), extensions
+               (A02:T;… the participant's own deadlines); participants
     exam:      student, name, programme, credits, mode, grade, result,
                certificate (registered candidates)
     events:    the ledger as JSONL (--format jsonl, its only format) with ids,

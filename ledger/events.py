@@ -23,7 +23,7 @@ import msgspec
 
 Programme = Literal["bachelor", "master"]
 Outcome = Literal["explained", "failed_to_explain", "absent"]
-Verdict = Literal["sufficient", "insufficient_effort", "uncited_copy"]
+Verdict = Literal["sufficient", "insufficient_effort", "uncited_copy", "transfer_missing"]
 ExamMode = Literal["graded", "certificate"]
 
 CREDITS: dict[str, int] = {"bachelor": 5, "master": 6}
@@ -217,17 +217,21 @@ class GroupVisited(Event, frozen=True, kw_only=True, tag="GroupVisited"):
         return f"{self.student} visits group {self.group} in week {self.week}: {self.reason}"
 
 
-class AssignmentPublished(Event, frozen=True, kw_only=True, tag="AssignmentPublished"):
-    """A weekly programming assignment is set, with its deadline."""
+# `omit_defaults`: `transfer` came later; a publication without a transfer part is stored and
+# written as it was before, so its bytes, its digest and the id derived from its content stay.
+class AssignmentPublished(Event, frozen=True, kw_only=True, omit_defaults=True, tag="AssignmentPublished"):
+    """A weekly programming assignment is set, with its deadline (and a transfer part for 6-CP participants)."""
 
     assignment: str
     title: str
     deadline: datetime
+    transfer: bool = False
 
     concerns = Concerns(assignments=("assignment",), course_wide=True)
 
     def describe(self, say: Words) -> str:
-        return f"{self.assignment} {self.title!r}, deadline {say.instant(self.deadline)}"
+        transfer = ", with a transfer part" if self.transfer else ""
+        return f"{self.assignment} {self.title!r}, deadline {say.instant(self.deadline)}{transfer}"
 
 
 class DeadlineChanged(Event, frozen=True, kw_only=True, tag="DeadlineChanged"):

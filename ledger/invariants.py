@@ -247,6 +247,16 @@ class _Checker:
                 key = (r.event.assignment, r.event.student)  # type: ignore[union-attr]
                 if key not in teams:
                     self.bad("no-hand-in", f"{ev.type_name(r.event)} of {key[1]!r} for {key[0]!r}")
+        for r in self.of[ev.SubmissionAssessed]:
+            v: ev.SubmissionAssessed = r.event  # type: ignore[assignment]
+            if v.verdict != "transfer_missing":
+                continue
+            publication = published.get(v.assignment)
+            if publication is not None and not publication.event.transfer:  # type: ignore[union-attr]
+                self.bad("no-transfer-part", f"transfer_missing of {v.student!r} for {v.assignment!r}")
+            application = self.applications.get(v.student)
+            if application is not None and application.event.programme != "master":  # type: ignore[union-attr]
+                self.bad("transfer-for-master", f"transfer_missing of {v.student!r} for {v.assignment!r}")
         for r in self.of[ev.ExcuseGranted]:
             x: ev.ExcuseGranted = r.event  # type: ignore[assignment]
             if not x.certificate.strip():

@@ -274,11 +274,7 @@ def _handed_in(course: Course, e: ev.SubmissionHandedIn) -> None:
     _assignment(course, e.assignment)
     if not e.team:
         raise Refused("team-empty", f"a hand-in for {e.assignment!r} names no student")
-    if len(e.team) > course.opened.max_team_size:
-        raise Refused(
-            "team-too-large",
-            f"team of {len(e.team)} for {e.assignment!r}; at most {course.opened.max_team_size}",
-        )
+    team_size(course.opened.max_team_size, e)
     repeated = [s for s, n in Counter(e.team).items() if n > 1]
     if repeated:
         raise Refused("team-repeats", f"student {repeated[0]!r} is named twice in the team")
@@ -295,6 +291,12 @@ def _handed_in(course: Course, e: ev.SubmissionHandedIn) -> None:
     _admission_kept(course, list(e.team), e, f"this hand-in of {e.assignment!r}")
 
 
+def team_size(max_team_size: int, e: ev.SubmissionHandedIn) -> None:
+    """Refuse a hand-in by a team larger than `max_team_size` (SPEC §1.4)."""
+    if len(e.team) > max_team_size:
+        raise Refused("team-too-large", f"team of {len(e.team)} for {e.assignment!r}; at most {max_team_size}")
+
+
 def _handed_in_by(course: Course, assignment: str, student: str) -> None:
     _assignment(course, assignment)
     _application(course, student)
@@ -309,7 +311,27 @@ def _presented(course: Course, e: ev.PresentationRecorded) -> None:
 
 def _assessed(course: Course, e: ev.SubmissionAssessed) -> None:
     _handed_in_by(course, e.assignment, e.student)
+    if e.verdict == "transfer_missing":
+        _transfer_required(course, e.assignment, e.student)
     _admission_kept(course, [e.student], e, f"this assessment of {e.assignment!r}")
+
+
+def _transfer_required(course: Course, assignment: str, student: str) -> None:
+    """Refuse `transfer_missing` unless `student` must complete `assignment`'s transfer part (SPEC §1.2)."""
+    published: ev.AssignmentPublished = course.assignments[assignment].event  # type: ignore[assignment]
+    if not published.transfer:
+        raise Refused(
+            "no-transfer-part",
+            f"assignment {assignment!r} was published without a transfer part; "
+            f"cannot assess {student!r} as transfer_missing",
+        )
+    programme = course.applications[student].event.programme
+    if programme != "master":
+        raise Refused(
+            "transfer-for-master",
+            f"student {student!r} is in a {programme} programme ({ev.CREDITS[programme]} credits); "
+            "only master participants must complete the transfer part",
+        )
 
 
 def _excused(course: Course, e: ev.ExcuseGranted) -> None:

@@ -136,6 +136,17 @@ EXPECTED: list[tuple[UUID, ev.Event]] = [
         course=C, at=datetime(2025, 4, 16, 9, 0, tzinfo=CEST), student="231045", assignment="A01",
         deadline=datetime(2025, 4, 18, 10, 0, tzinfo=CEST), reason="ill for three days", certificate="AU-2025-0415",
     )),
+    (gid(23), ev.AssignmentPublished(
+        course=C, at=datetime(2025, 4, 14, 12, 0, tzinfo=CEST), assignment="A02", title="Backpropagation",
+        deadline=datetime(2025, 4, 21, 10, 0, tzinfo=CEST), transfer=True,
+    )),
+    (gid(24), ev.SubmissionHandedIn(
+        course=C, at=datetime(2025, 4, 20, 22, 10, tzinfo=CEST), assignment="A02", team=("231045",), digest=None,
+    )),
+    (gid(25), ev.SubmissionAssessed(
+        course=C, at=datetime(2025, 4, 24, 11, 0, tzinfo=CEST), assignment="A02", student="231045",
+        verdict="transfer_missing", note="no comparison with the closed-form solution",
+    )),
     (gid(18), ev.CourseworkClosed(course=C, at=datetime(2025, 7, 15, 0, 0, tzinfo=CEST))),
     (gid(19), ev.ExamRegistered(
         course=C, at=datetime(2025, 7, 16, 10, 0, tzinfo=CEST), student="231045", mode="graded",
@@ -166,13 +177,13 @@ FIELDS: dict[str, list[tuple[str, Any, Any]]] = {
     "GroupsAllocated": [("allocation", dict[str, str], NO), ("seed", N, 0)],
     "GroupChanged": [("student", S, NO), ("group", S, NO), ("reason", S, NO)],
     "GroupVisited": [("student", S, NO), ("group", S, NO), ("week", N, NO), ("reason", S, NO)],
-    "AssignmentPublished": [("assignment", S, NO), ("title", S, NO), ("deadline", T, NO)],
+    "AssignmentPublished": [("assignment", S, NO), ("title", S, NO), ("deadline", T, NO), ("transfer", bool, False)],
     "DeadlineChanged": [("assignment", S, NO), ("deadline", T, NO), ("reason", S, NO)],
     "SubmissionHandedIn": [("assignment", S, NO), ("team", TUPLE, NO), ("digest", str | None, None)],
     "PresentationRecorded": [("assignment", S, NO), ("student", S, NO),
                              ("outcome", Literal["explained", "failed_to_explain", "absent"], NO)],
     "SubmissionAssessed": [("assignment", S, NO), ("student", S, NO),
-                           ("verdict", Literal["sufficient", "insufficient_effort", "uncited_copy"], NO),
+                           ("verdict", Literal["sufficient", "insufficient_effort", "uncited_copy", "transfer_missing"], NO),
                            ("note", S, "")],
     "ExcuseGranted": [("student", S, NO), ("assignments", TUPLE, NO), ("certificate", S, NO),
                       ("reason", Literal["illness"], "illness")],

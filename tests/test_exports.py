@@ -102,11 +102,11 @@ def test_roster_unplaced_and_group_change(store: str) -> None:
 
 def test_gradebook(store: str) -> None:
     assert export(store, "gradebook") == (
-        "student,name,A01,A02,A03,A04\n"
-        "231001,Ada Lovelace,passed,excused,excused,excused\n"
-        "231002,Grace Hopper,failed:absent,excused,excused,excused\n"
-        "231003,Alan Turing,passed,excused,excused,excused\n"
-        "231004,Emmy Noether,failed:missed_deadline,excused,excused,excused\n"
+        "student,name,A01,A02,A03,A04,extensions\n"
+        "231001,Ada Lovelace,passed,excused,excused,excused,\n"
+        "231002,Grace Hopper,failed:absent,excused,excused,excused,\n"
+        "231003,Alan Turing,passed,excused,excused,excused,\n"
+        "231004,Emmy Noether,failed:missed_deadline,excused,excused,excused,\n"
     )
 
 

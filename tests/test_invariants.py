@@ -128,7 +128,7 @@ def build(course: Course, step: Step) -> ev.Event | None:
     match KINDS[kind]:
         case "apply":
             return ev.ApplicationSubmitted(
-                **common, student=s, name="n", email="e", programme="bachelor", prerequisite="p"
+                **common, student=s, name="n", email="e", programme="master" if j % 2 else "bachelor", prerequisite="p"
             )
         case "accept":
             return ev.ApplicationAccepted(**common, student=s)
@@ -153,7 +153,7 @@ def build(course: Course, step: Step) -> ev.Event | None:
             return ev.GroupVisited(**common, student=s, group=GROUPS[k % 2] if j else "g9", week=week, reason="r")
         case "publish":
             return ev.AssignmentPublished(
-                **common, assignment=a, title="t", deadline=DEADLINES[k % 3] + timedelta(days=j - 2)
+                **common, assignment=a, title="t", deadline=DEADLINES[k % 3] + timedelta(days=j - 2), transfer=i % 2 == 0
             )
         case "move":
             return ev.DeadlineChanged(**common, assignment=a, deadline=DEADLINES[k % 3] + timedelta(days=j - 3), reason="r")
@@ -164,7 +164,7 @@ def build(course: Course, step: Step) -> ev.Event | None:
             outcome = ("explained", "failed_to_explain", "absent")[j % 3]
             return ev.PresentationRecorded(**common, assignment=a, student=s, outcome=outcome)  # type: ignore[arg-type]
         case "assess":
-            verdict = ("sufficient", "insufficient_effort", "uncited_copy")[j % 3]
+            verdict = ("sufficient", "insufficient_effort", "uncited_copy", "transfer_missing")[(j + i) % 4]
             return ev.SubmissionAssessed(**common, assignment=a, student=s, verdict=verdict)  # type: ignore[arg-type]
         case "excuse":
             return ev.ExcuseGranted(**common, student=s, assignments=(a,), certificate="" if j == 5 else "AU-1")

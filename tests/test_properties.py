@@ -121,7 +121,7 @@ def _event(course: Course, intent: Intent, at: datetime) -> ev.Event | None:
         case "publish":
             fresh = [x for x in ASSIGNMENTS if x not in course.assignments] or list(ASSIGNMENTS)
             return ev.AssignmentPublished(course=name, at=at, assignment=_pick(fresh, b), title="t",
-                                          deadline=at + timedelta(hours=24 * (1 + c)))  # fmt: skip
+                                          deadline=at + timedelta(hours=24 * (1 + c)), transfer=a % 2 == 0)  # fmt: skip
         case "move":
             return ev.DeadlineChanged(course=name, at=at, assignment=assignment,
                                       deadline=at + timedelta(hours=12 * c - 30), reason="r")  # fmt: skip
@@ -135,7 +135,7 @@ def _event(course: Course, intent: Intent, at: datetime) -> ev.Event | None:
                                            outcome=outcome)  # type: ignore[arg-type]  # fmt: skip
         case "assess":
             done, who = _pick(handed, a)
-            verdict = _pick(("sufficient", "insufficient_effort", "uncited_copy"), c)
+            verdict = _pick(("sufficient", "insufficient_effort", "uncited_copy", "transfer_missing"), c)
             return ev.SubmissionAssessed(course=name, at=at, assignment=done, student=who,
                                          verdict=verdict)  # type: ignore[arg-type]  # fmt: skip
         case "excuse":
