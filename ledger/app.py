@@ -35,6 +35,7 @@ from ledger.bulk import paused_gc
 from ledger.course import Course
 from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, Stale, StoreError, first_line
 from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
+from ledger.leaves import new_salt
 from ledger.store import LogRow, cannot_open, is_postgres, material, sqlite_file, store_env
 
 if TYPE_CHECKING:
@@ -109,6 +110,10 @@ class _Batch:
     restoring: bool = False  # a whole export into an empty store: envelopes are kept
     restore_seen: int = 0  # lines of the restore so far: the seq the next one must carry
     last_recorded_at: datetime | None = None  # of the restore's previous line
+    # The leaf salts a restore's lines carry, by record id (None: an unsalted leaf of format 1,
+    # from an export made before ADR 18); every other new record gets a fresh salt when written.
+    restored_salts: dict[UUID, bytes | None] = field(default_factory=dict)
+    restore_salted: bool = False  # a line of the restore carried a salt: every later one must
     expected: Checkpoint | None = None  # the checkpoint a restore must match
     # Application material, by the id of the new record it concerns: fields of a
     # line that hold their stored token already, and the keys each erasure
@@ -276,7 +281,12 @@ class Ledger(Application[UUID]):
         return batch
 
     def _decide_line(
-        self, batch: _Batch, line: wire.Line, actor: str, now: datetime, elsewhere: dict[UUID, UUID]
+        self,
+        batch: _Batch,
+        line: wire.Line,
+        actor: str,
+        now: datetime,
+        elsewhere: dict[UUID, tuple[UUID, bytes | None]],
     ) -> None:
         event = line.event  # its keys and sealed fields were checked by _material_of
         batch.restore_seen += batch.restoring  # counted before any refusal: one bad line is one error
@@ -290,23 +300,27 @@ class Ledger(Application[UUID]):
             raise Refused("unknown-course", f"no course {event.course!r} has been opened")
         event = wire.localize(event, tz)
         event_id = line.id or wire.content_id(event)
-        if event_id in elsewhere and elsewhere[event_id] != stream_id(event.course):
+        if event_id in elsewhere and elsewhere[event_id][0] != stream_id(event.course):
             raise Refused("id-conflict", f"event {event_id} exists in another course")
         existing = course.by_id.get(event_id)
         if existing is not None:
-            if not self._same_content(course, existing, event, stored=existing.position <= batch.head):
+            stored = existing.position <= batch.head
+            if not self._same_content(course, existing, event, stored=stored):
                 raise Refused("id-conflict", f"event {event_id} exists with different content")
-            _check_same_envelope(line, existing)
+            # The stored salt of an event is known where the line named its id (a restore's lines do).
+            known = elsewhere.get(event_id) if stored else None
+            _check_same_envelope(line, existing, known[1] if known else None, known is not None)
             batch.skipped += 1
             return
         position = batch.head + len(batch.new) + 1
         if batch.restoring:
             recorded_at, recorded_by = _restored_envelope(batch, line, position, now)
+            batch.restored_salts[event_id] = line.salt
         elif line.restores:
             raise Refused(
                 "restore-empty-store",
-                "seq, recorded_at and recorded_by come from the store's clock and --actor; a line "
-                f"keeps them only in a restore into an empty store, and this one holds {batch.head} "
+                "seq, recorded_at, recorded_by and salt come from the store's clock, --actor and chance; a "
+                f"line keeps them only in a restore into an empty store, and this one holds {batch.head} "
                 "events: drop them to import the event as a new one",
             )
         else:
@@ -346,8 +360,8 @@ class Ledger(Application[UUID]):
             batch.stored_versions[name] = len(course.records)
         return course
 
-    def _ids_elsewhere(self, head: int, lines: list[tuple[int, wire.Line]]) -> dict[UUID, UUID]:
-        """Explicit ids of imported `lines` that the store already holds, with their streams."""
+    def _ids_elsewhere(self, head: int, lines: list[tuple[int, wire.Line]]) -> dict[UUID, tuple[UUID, bytes | None]]:
+        """Explicit ids of imported `lines` that the store already holds, with their streams and leaf salts."""
         ids = [line.id for number, line in lines if line.id is not None and number]
         if head == 0 or not ids:
             return {}  # an empty store holds none; a command's own ids (line 0) are new
@@ -374,6 +388,7 @@ class Ledger(Application[UUID]):
         versions = dict(batch.stored_versions)
         pending: list[Pending] = []
         ids: list[UUID] = []
+        salts: list[bytes | None] = []
         changes: list[material.Change] = []
         keys_of: dict[str, dict[tuple[str, str], bytes]] = {}
         for record, line_keys in batch.new:
@@ -398,13 +413,14 @@ class Ledger(Application[UUID]):
             envelope = Envelope(record.id, record.recorded_at, record.recorded_by, event)
             pending.append(Pending(stream_id(name), versions[name], envelope))
             ids.append(record.id)
+            salts.append(batch.restored_salts[record.id] if batch.restoring else new_salt())
         if batch.expected is not None:  # a restore must be the checkpoint's log before it is written
             from ledger.integrity import check_restore
 
-            check_restore(batch.expected, ids, [self.mapper.to_stored_event(p) for p in pending])
+            check_restore(batch.expected, ids, [self.mapper.to_stored_event(p) for p in pending], salts)
         if not commit:
             return
-        self.events.put(pending, ids=ids, material=changes, first_position=batch.head + 1)
+        self.events.put(pending, ids=ids, salts=salts, material=changes, first_position=batch.head + 1)
 
     # -- reading -------------------------------------------------------------
 
@@ -474,6 +490,14 @@ def _restored_envelope(batch: _Batch, line: wire.Line, position: int, now: datet
             f"this line lacks {', '.join(lacking)}",
         )
     assert line.seq is not None and line.recorded_at is not None and line.recorded_by is not None
+    if line.salt is None and batch.restore_salted:
+        # A store salts every leaf since ADR 18; only events recorded before lack a salt.
+        raise Refused(
+            "restore-envelope",
+            "this line lacks salt, and a line before it carries one: in an export, every event after "
+            "a salted one is salted",
+        )
+    batch.restore_salted = batch.restore_salted or line.salt is not None
     expected = batch.restore_seen
     if line.seq != expected or (position != expected and not batch.problems):
         # (The second: a line before it was already in the store, i.e. in the file twice.)
@@ -498,21 +522,22 @@ def _restored_envelope(batch: _Batch, line: wire.Line, position: int, now: datet
     return recorded_at, line.recorded_by
 
 
-def _check_same_envelope(line: wire.Line, existing: Recorded) -> None:
-    """`Refused` when a line names an event in the store but not the envelope it was stored with."""
+def _check_same_envelope(line: wire.Line, existing: Recorded, salt: bytes | None, salt_known: bool) -> None:
+    """`Refused` when a line names an event in the store but not the envelope it was stored with
+    (`salt`: its leaf's, where known)."""
     if not line.restores:
         return
-    given = {
+    given: dict[str, tuple[object, object]] = {
         "seq": (line.seq, existing.position),
         "recorded_at": (
             _utc(line.recorded_at) if line.recorded_at else None,
             existing.recorded_at,
         ),
         "recorded_by": (line.recorded_by, existing.recorded_by),
+        "salt": (line.salt if salt_known else None, salt),
     }
     differs = [
-        f"{name} {_iso(said) if isinstance(said, datetime) else said} (stored: "
-        f"{_iso(kept) if isinstance(kept, datetime) else kept})"
+        f"{name} {_shown(said)} (stored: {_shown(kept)})"
         for name, (said, kept) in given.items()
         if said is not None and said != kept
     ]
@@ -530,6 +555,15 @@ def _utc(moment: datetime) -> datetime:
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def _shown(value: object) -> str:
+    """An envelope field's value as a line would carry it."""
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return "none" if value is None else str(value)
 
 
 def _bad(number: int, refused: Refused) -> BadLine:
