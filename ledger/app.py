@@ -1,9 +1,13 @@
 """The ledger application: load a course, check the rules, append, retry on conflict.
 
 Each course offering is one eventsourcing stream (a small aggregate: its size is
-bounded by the course, not by the store). Two writers that decide on the same
-course state race for the same stream version; the loser's insert fails as a
-whole, and it decides again on fresh state (ADR 0002).
+bounded by the course, not by the store). Writers take turns (ADR 18): an
+append holds its courses' locks from reading them to its commit, so it decides
+on a state no other writer changes meanwhile, and holds the log's lock only
+while it takes its positions and its time from the store's clock and writes.
+The inserts still name the stream version and position they expect: a writer
+that took no lock (an older subledger) is caught there, and the append is
+decided again on fresh state (ADR 2).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import base64
 import os
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -37,6 +42,7 @@ from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, Stale, 
 from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
 from ledger.leaves import new_salt
 from ledger.store import LogRow, cannot_open, is_postgres, material, sqlite_file, store_env
+from ledger.store.log import PositionTaken
 
 if TYPE_CHECKING:
     from ledger.checkpoint import Checkpoint  # only a restore with --checkpoint needs it
@@ -236,28 +242,41 @@ class Ledger(Application[UUID]):
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 _back_off(attempt)
-            batch = self._decide(lines, actor, expected)
-            if decided_on is not None and any(n != decided_on for n in batch.stored_versions.values()):
-                raise Stale("the course changed while the command was deciding")
-            if batch.problems:
-                raise ImportRejected(batch.problems)
-            if expected is not None and not batch.restoring:
-                raise Refused(
-                    "restore-checkpoint",
-                    "a checkpoint checks a restore of an events export into an empty store; this import is not one",
-                )
-            if dry_run or not batch.new:
-                if dry_run and batch.expected is not None:
-                    self._write(batch, commit=False)  # checks the checkpoint, writes nothing
-                return Imported([r for r, _ in batch.new], batch.skipped)
-            try:
-                self._write(batch)
-            except IntegrityError:
-                continue  # another writer came first: decide again on fresh state
-            except PersistenceError as error:
-                raise StoreError(f"the store refused the write: {first_line(error)}") from None
-            return Imported([r for r, _ in batch.new], batch.skipped)
+            with self._deciding(lines, dry_run):
+                batch = self._decide(lines, actor, expected)
+                if decided_on is not None and any(n != decided_on for n in batch.stored_versions.values()):
+                    raise Stale("the course changed while the command was deciding")
+                if batch.problems:
+                    raise ImportRejected(batch.problems)
+                if expected is not None and not batch.restoring:
+                    raise Refused(
+                        "restore-checkpoint",
+                        "a checkpoint checks a restore of an events export into an empty store; this import is not one",
+                    )
+                if dry_run or not batch.new:
+                    if dry_run and batch.expected is not None:
+                        self._write(batch, commit=False)  # checks the checkpoint, writes nothing
+                    return Imported([r for r, _ in batch.new], batch.skipped)
+                try:
+                    placed = self._write(batch)
+                except IntegrityError:
+                    continue  # a writer that took no lock came first: decide again on fresh state
+                except PersistenceError as error:
+                    raise StoreError(f"the store refused the write: {first_line(error)}") from None
+                return Imported(placed, batch.skipped)
         raise StoreError(f"gave up after {MAX_ATTEMPTS} write conflicts; try again")
+
+    def _deciding(self, lines: list[tuple[int, wire.Line]], dry_run: bool) -> AbstractContextManager[None]:
+        """The locks of the courses `lines` name, held from the decision to the commit (ADR 18).
+
+        None for a dry run, which writes nothing, nor on a store not yet made: a
+        refusal must leave no file, so its write takes the lock once it has made
+        the store, and checks there what the decision rested on.
+        """
+        if dry_run or self.unborn:
+            return nullcontext()
+        streams = {stream_id(line.event.course) for _, line in lines}
+        return self.recorder.locks.courses(sorted(streams))  # type: ignore[attr-defined,no-any-return]
 
     def _decide(
         self, lines: list[tuple[int, wire.Line]], actor: str, expected: Checkpoint | None = None
@@ -266,7 +285,7 @@ class Ledger(Application[UUID]):
         batch.restoring = batch.head == 0 and any(line.restores for _, line in lines)
         batch.expected = expected if batch.restoring else None
         elsewhere = self._ids_elsewhere(batch.head, lines)
-        now = self._store_clock(batch.head)
+        now = clock.now()  # the records' time until the write gives them the store's (`_place`)
         for number, line in lines:
             decided = len(batch.new)
             try:
@@ -341,8 +360,8 @@ class Ledger(Application[UUID]):
 
         So `recorded_at` never decreases along the log, whatever the writers'
         clocks say, and a `--known-at` view is always a prefix of the log: the
-        ledger as it was at some moment (ADR 10). The write is guarded by the
-        head read here, so no other writer slips in between.
+        ledger as it was at some moment (ADR 10). It is read under the log's
+        lock, with `head`, so no other writer slips in between (ADR 18).
         """
         now = clock.now()
         if head == 0:
@@ -382,16 +401,56 @@ class Ledger(Application[UUID]):
             before = msgspec.structs.replace(before, **blank)
         return before == incoming
 
-    def _write(self, batch: _Batch, commit: bool = True) -> None:
-        if self.unborn and commit:
+    def _write(self, batch: _Batch, commit: bool = True) -> list[Recorded]:
+        """Write the batch, each record at its place; return the records as written.
+
+        Under the log's lock the head and the store's clock are read, the
+        records get their positions and `recorded_at` from them, and the
+        insert commits before the lock is let go: positions and `recorded_at`
+        rise together along the log, so a `--known-at` view is a prefix of it
+        (ADR 10). A restore was decided for an empty store: if another writer
+        came first, `PositionTaken`, and it is decided again (and refused).
+        With `commit` False (a dry run) a restore's checkpoint is checked and
+        nothing is written.
+        """
+        if not commit:
+            self._checked(batch, [r for r, _ in batch.new])
+            return []
+        if self.unborn:
             self._be_born()
+        with self.recorder.locks.log():  # type: ignore[attr-defined]
+            head = self.recorder.head()[0]  # type: ignore[attr-defined]
+            if batch.restoring and head != batch.head:
+                raise PositionTaken(f"the store holds {head} events now; a restore needs an empty one")
+            placed = self._place(batch, head)
+            pending, ids, salts, changes = self._checked(batch, placed)
+            self.events.put(pending, ids=ids, salts=salts, material=changes, first_position=head + 1)
+        return placed
+
+    def _place(self, batch: _Batch, head: int) -> list[Recorded]:
+        """The new records at their places after `head`, recorded now by the store's clock
+        (a restore's keep the positions and times they carry: the store was empty)."""
+        if batch.restoring:
+            return [record for record, _ in batch.new]
+        now = self._store_clock(head)
+        return [
+            msgspec.structs.replace(record, position=head + n, recorded_at=now)
+            for n, (record, _) in enumerate(batch.new, start=1)
+        ]
+
+    def _checked(
+        self, batch: _Batch, placed: list[Recorded]
+    ) -> tuple[list[Pending], list[UUID], list[bytes | None], list[material.Change]]:
+        """What the store is to write for `placed`, the batch's records at their places:
+        the pending events, their ids and leaf salts, and the material keys they make or
+        destroy. A restore must be its checkpoint's log, or `Refused` before anything is written."""
         versions = dict(batch.stored_versions)
         pending: list[Pending] = []
         ids: list[UUID] = []
         salts: list[bytes | None] = []
         changes: list[material.Change] = []
         keys_of: dict[str, dict[tuple[str, str], bytes]] = {}
-        for record, line_keys in batch.new:
+        for record, (_, line_keys) in zip(placed, batch.new, strict=True):
             event = record.event
             name = event.course
             if isinstance(event, ev.ApplicationSubmitted):
@@ -418,9 +477,7 @@ class Ledger(Application[UUID]):
             from ledger.integrity import check_restore
 
             check_restore(batch.expected, ids, [self.mapper.to_stored_event(p) for p in pending], salts)
-        if not commit:
-            return
-        self.events.put(pending, ids=ids, salts=salts, material=changes, first_position=batch.head + 1)
+        return pending, ids, salts, changes
 
     # -- reading -------------------------------------------------------------
 

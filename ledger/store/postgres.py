@@ -1,8 +1,10 @@
 """The shared store: eventsourcing's PostgreSQL recorder plus the ledger's log.
 
-`PERSISTENCE_MODULE=ledger.store.postgres:Factory`. Positions are given under
-eventsourcing's EXCLUSIVE lock on the events table, so they have no gaps even
-where the notification id sequence has them (rolled-back inserts). Triggers
+`PERSISTENCE_MODULE=ledger.store.postgres:Factory`. Writers take turns by
+session advisory locks, one per course and one for the log (`AdvisoryLocks`,
+ADR 18). Positions are given under eventsourcing's EXCLUSIVE lock on the
+events table too, so they have no gaps even where the notification id sequence
+has them (rolled-back inserts). Triggers
 make the database itself refuse UPDATE, DELETE and TRUNCATE of the events, of
 the log and of the material keys (SPEC §6), and refuse a new key-encryption
 key for a course unless an erasure recorded in the log made it (ADR 9): a
@@ -12,7 +14,7 @@ writer cannot destroy keys outside an erasure.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 from uuid import UUID
 
@@ -30,6 +32,9 @@ from ledger.store.log import UNSALTED_MESSAGE, LogRow, RawRow
 APPEND_ONLY = "subledger_refuse_rewrite"
 DIALECT = Dialect(param="%s", event_id=lambda i: i, stream_id=lambda o: o)  # psycopg adapts UUIDs
 SCHEMA_LOCK = 0x5B1ED6E2  # advisory lock id held while one process creates the schema
+# The two-key advisory locks writers take turns by (ADR 18): (COURSE_LOCKS, a course's key), (LOG_LOCK, 0).
+COURSE_LOCKS = 0x5B1ED6E3
+LOG_LOCK = 0x5B1ED6E4
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ledger_log ("
@@ -90,11 +95,65 @@ def schema_lock(datastore: Any) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
+class AdvisoryLocks:
+    """The locks writers take turns by: session advisory locks, held on one pooled connection.
+
+    A course's lock is keyed by its stream id (two courses whose keys collide
+    merely share one); the log has one lock. The connection is autocommit, so
+    holding a lock is not an open transaction, and a writer that dies releases
+    its locks with its session.
+    """
+
+    def __init__(self, datastore: Any) -> None:
+        self.datastore = datastore
+        self._connection: Any = None  # while the courses' locks are held
+
+    @contextmanager
+    def courses(self, streams: Sequence[UUID]) -> Iterator[None]:
+        """Hold the locks of these course streams, taken in one order by every writer."""
+        keys = sorted({int.from_bytes(s.bytes[:4], "big", signed=True) for s in streams})
+        with self.datastore.get_connection() as conn:
+            self._connection = conn
+            try:
+                for key in keys:
+                    conn.execute("SELECT pg_advisory_lock(%s, %s)", (COURSE_LOCKS, key))
+                yield
+            finally:
+                self._connection = None
+                _unlock_all(conn)
+
+    @contextmanager
+    def log(self) -> Iterator[None]:
+        """Hold the log's lock (on the courses' connection when they are held)."""
+        if self._connection is not None:
+            conn = self._connection
+            conn.execute("SELECT pg_advisory_lock(%s, 0)", (LOG_LOCK,))
+            try:
+                yield
+            finally:
+                with suppress(Exception):  # a broken connection has lost its session, and the lock with it
+                    conn.execute("SELECT pg_advisory_unlock(%s, 0)", (LOG_LOCK,))
+            return
+        with self.datastore.get_connection() as conn:
+            try:
+                conn.execute("SELECT pg_advisory_lock(%s, 0)", (LOG_LOCK,))
+                yield
+            finally:
+                _unlock_all(conn)
+
+
+def _unlock_all(conn: Any) -> None:
+    """Release every advisory lock of `conn`'s session before the pool lends it out again."""
+    with suppress(Exception):  # a broken connection has lost its session, and its locks with it
+        conn.execute("SELECT pg_advisory_unlock_all()")
+
+
 class LedgerRecorder(PostgresApplicationRecorder):
     """Stores events and, in the same transaction, the log, the head and the keys."""
 
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        self.locks = AdvisoryLocks(datastore)
         statements: list[Composable] = [SQL(s) for s in SCHEMA]
         statements.append(
             SQL(

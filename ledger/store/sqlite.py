@@ -6,7 +6,8 @@ contract (its own recorder tests run against it: `tests/test_recorder_contract.p
 and uses only eventsourcing's public API: every write connection runs
 `synchronous=FULL`, so an append the CLI reported survives a power loss.
 Material keys are stored wrapped under key-encryption keys from the key file
-(`ledger/store/material.py`, ADR 9).
+(`ledger/store/material.py`, ADR 9). Writers take turns by a lock file beside
+the store (`ledger/store/locks.py`, ADR 18).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ledger.errors import StoreError
 from ledger.store import material, sqlite_file
 from ledger.store.append import Dialect, append_log
 from ledger.store.keyfile import KeyFile
+from ledger.store.locks import FileLock, NoLocks, WriteLocks
 from ledger.store.log import UNSALTED_MESSAGE, LogRow, RawRow
 
 SCHEMA = (
@@ -84,6 +86,7 @@ class LedgerRecorder(SQLiteApplicationRecorder):
     """Stores events and, in the same transaction, the log, the head and the keys."""
 
     key_file: KeyFile | None = None  # set by `Factory`
+    locks: WriteLocks = NoLocks()  # set by `Factory`: the lock file beside the store
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *SCHEMA]
@@ -259,6 +262,7 @@ class Factory(SQLiteFactory):
 
     A new store file is made readable by its owner only (0600) before SQLite
     opens it; SQLite gives its write-ahead log and shared memory the same mode.
+    Writers take turns by a lock file beside it (`ledger.sqlite.lock`, 0600).
     """
 
     application_recorder_class = LedgerRecorder
@@ -270,4 +274,7 @@ class Factory(SQLiteFactory):
             create_private(path)
 
     def application_recorder(self) -> ApplicationRecorder:
-        return material.with_key_file(super().application_recorder(), self.env)
+        recorder = material.with_key_file(super().application_recorder(), self.env)
+        if isinstance(recorder, LedgerRecorder) and not self.datastore.pool.is_sqlite_memory_mode:
+            recorder.locks = FileLock(sqlite_file(self.datastore.pool.db_name)[0] + ".lock")
+        return recorder
