@@ -60,15 +60,15 @@ class NoLocks:
 class FileLock:
     """One lock for a whole store: an exclusive `flock` on a file beside it, made owner-only.
 
-    Re-entrant within this object (the log's lock is taken while the courses'
-    is held); two objects, even in one process, exclude each other. The file
-    is opened for each hold and closed after it, which releases the lock, also
-    when the process dies.
+    Re-entrant for the thread that holds it (the log's lock is taken while the
+    courses' is held); other threads and other objects, even in one process,
+    wait for it. The file is opened for each hold and closed after it, which
+    releases the lock, also when the process dies.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._held = 0
+        self._holder: int | None = None  # the thread holding the lock through this object
 
     def courses(self, streams: Sequence[UUID]) -> AbstractContextManager[None]:
         """Hold the store's lock (the courses of one SQLite store share it)."""
@@ -80,23 +80,20 @@ class FileLock:
 
     @contextmanager
     def _hold(self) -> Iterator[None]:
-        if self._held:
-            self._held += 1
-            try:
-                yield
-            finally:
-                self._held -= 1
-            return
         import fcntl
+        import threading
 
+        if self._holder == threading.get_ident():
+            yield  # held already, by this thread
+            return
         descriptor = self._open()
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
-            self._held = 1
+            self._holder = threading.get_ident()
             try:
                 yield
             finally:
-                self._held = 0
+                self._holder = None
         finally:
             os.close(descriptor)  # releases the lock
 

@@ -106,27 +106,32 @@ class AdvisoryLocks:
 
     def __init__(self, datastore: Any) -> None:
         self.datastore = datastore
-        self._connection: Any = None  # while the courses' locks are held
+        self._connections: dict[int, Any] = {}  # by thread: the connection holding its courses' locks
 
     @contextmanager
     def courses(self, streams: Sequence[UUID]) -> Iterator[None]:
         """Hold the locks of these course streams, taken in one order by every writer."""
+        import threading
+
         keys = sorted({int.from_bytes(s.bytes[:4], "big", signed=True) for s in streams})
+        thread = threading.get_ident()
         with self.datastore.get_connection() as conn:
-            self._connection = conn
+            self._connections[thread] = conn
             try:
                 for key in keys:
                     conn.execute("SELECT pg_advisory_lock(%s, %s)", (COURSE_LOCKS, key))
                 yield
             finally:
-                self._connection = None
+                del self._connections[thread]
                 _unlock_all(conn)
 
     @contextmanager
     def log(self) -> Iterator[None]:
-        """Hold the log's lock (on the courses' connection when they are held)."""
-        if self._connection is not None:
-            conn = self._connection
+        """Hold the log's lock (on the connection of this thread's courses' locks, if it holds them)."""
+        import threading
+
+        conn = self._connections.get(threading.get_ident())
+        if conn is not None:
             conn.execute("SELECT pg_advisory_lock(%s, 0)", (LOG_LOCK,))
             try:
                 yield
