@@ -21,7 +21,7 @@ import pytest
 from ledger import events as ev
 from ledger import integrity
 from ledger.app import Ledger
-from ledger.errors import Refused
+from ledger.errors import Refused, StoreError
 from ledger.store.locks import NoLocks
 from projections.events import lines as export_lines
 from projections.runner import Views
@@ -328,6 +328,19 @@ def test_two_swapped_events_are_found_at_the_first(store_url: str) -> None:
         cur.execute(f"UPDATE {table} SET state = {p} WHERE originator_version = {p}", (bytes(states[a]), b))
     verdict = integrity.verify(ledger, point)
     assert not verdict.ok and verdict.bad_position == 5
+
+
+@pytest.mark.parametrize("salt", [bytes(16), bytes(15), None], ids=["another", "too short", "dropped"])
+def test_an_edited_salt_is_found_at_its_position(store_url: str, salt: bytes | None) -> None:
+    """A leaf commits to its salt: a salt changed, cut short or dropped (as if the leaf were unsalted) is an alteration."""
+    ledger, point = _store_with_history(store_url)
+    with raw(store_url) as cur:
+        cur.execute(f"UPDATE ledger_log SET salt = {param(store_url)} WHERE position = 6", (salt,))
+    verdict = integrity.verify(ledger, point)
+    assert not verdict.ok and verdict.bad_position == 6 and "altered" in verdict.problem
+    target = list(ledger.records())[5]
+    with pytest.raises(StoreError, match="^the event at position 6 was altered: run verify$"):
+        integrity.receipt(ledger, target.id)
 
 
 def test_a_rewritten_log_no_longer_extends_the_checkpoint(store_url: str) -> None:
