@@ -40,7 +40,7 @@ from ledger.bulk import paused_gc
 from ledger.course import Course
 from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, Stale, StoreError, first_line
 from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
-from ledger.leaves import new_salt
+from ledger.leaves import new_salts
 from ledger.store import LogRow, cannot_open, is_postgres, material, sqlite_file, store_env
 from ledger.store.log import PositionTaken
 
@@ -450,6 +450,7 @@ class Ledger(Application[UUID]):
         salts: list[bytes | None] = []
         changes: list[material.Change] = []
         keys_of: dict[str, dict[tuple[str, str], bytes]] = {}
+        fresh = iter(new_salts(0 if batch.restoring else len(placed)))
         for record, (_, line_keys) in zip(placed, batch.new, strict=True):
             event = record.event
             name = event.course
@@ -472,7 +473,7 @@ class Ledger(Application[UUID]):
             envelope = Envelope(record.id, record.recorded_at, record.recorded_by, event)
             pending.append(Pending(stream_id(name), versions[name], envelope))
             ids.append(record.id)
-            salts.append(batch.restored_salts[record.id] if batch.restoring else new_salt())
+            salts.append(batch.restored_salts[record.id] if batch.restoring else next(fresh))
         if batch.expected is not None:  # a restore must be the checkpoint's log before it is written
             from ledger.integrity import check_restore
 

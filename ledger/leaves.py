@@ -35,9 +35,10 @@ FORMATS = (1, 2)  # the formats a log may hold: 1 unsalted (older stores and the
 SALT_SIZE = 16
 
 
-def new_salt() -> bytes:
-    """A fresh salt for one event's leaf."""
-    return os.urandom(SALT_SIZE)
+def new_salts(count: int) -> list[bytes]:
+    """Fresh salts for `count` events' leaves (one call for the randomness of them all)."""
+    pool = os.urandom(SALT_SIZE * count)
+    return [pool[i : i + SALT_SIZE] for i in range(0, SALT_SIZE * count, SALT_SIZE)]
 
 
 def format_of(salt: bytes | None) -> int:

@@ -339,7 +339,7 @@ def test_an_edited_salt_is_found_at_its_position(store_url: str, salt: bytes | N
     verdict = integrity.verify(ledger, point)
     assert not verdict.ok and verdict.bad_position == 6 and "altered" in verdict.problem
     target = list(ledger.records())[5]
-    with pytest.raises(StoreError, match="^the event at position 6 was altered: run verify$"):
+    with pytest.raises(StoreError, match=r"^the event at position 6 was altered: run verify$"):
         integrity.receipt(ledger, target.id)
 
 

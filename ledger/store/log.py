@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledger import merkle
-from ledger.leaves import leaf, new_salt
+from ledger.leaves import leaf, new_salts
 
 # A log row as stored, for verification: position, event id (16 bytes), stream id
 # (16 bytes), version, topic, state (topic and state None where the event row is
@@ -79,7 +79,7 @@ def extend(
     frontier = merkle.Frontier.from_bytes(frontier_bytes) if frontier_bytes else merkle.Frontier()
     streams: dict[object, tuple[UUID, bytes]] = {}  # a course's stream id, converted once
     if salts is None:
-        salts = [new_salt() for _ in stored]
+        salts = new_salts(len(stored))
     rows = []
     for position, event_id, s, salt in zip(range(size + 1, size + len(stored) + 1), ids, stored, salts, strict=True):
         stream = streams.get(s.originator_id)
