@@ -422,6 +422,7 @@ class Receipt:
         # Exact JSON types: a JSON true is not a size, whatever Python's bool says.
         if type(data) is not dict:
             raise ValueError("receipt is not a JSON object")
+        data.setdefault("salt", None)  # receipts made before ADR 18 have none: their leaves are unsalted (format 1)
         missing = [k for k in _RECEIPT_FIELDS if k not in data]
         unknown = sorted(k for k in data if k not in _RECEIPT_FIELDS)
         if missing:

@@ -308,6 +308,16 @@ def test_a_receipt_for_an_unsalted_leaf_of_format_1_checks() -> None:
     receipt = Receipt.parse_json(receipt_for(leaves, 4, salted=False).to_json())
     assert (receipt.salt, receipt.leaf_format) == (None, 1)
     assert check_receipt(receipt, cp).position == 5
+    # A receipt made before ADR 18 has no salt field at all: it still checks, …
+    old = json.loads(receipt.to_json())
+    del old["salt"]
+    assert check_receipt(Receipt.parse_json(json.dumps(old)), cp).position == 5
+    # … but a salted receipt whose salt field is dropped does not.
+    salted_leaves, salted_cp = ledger_of(9)
+    dropped = json.loads(receipt_for(salted_leaves, 4).to_json())
+    del dropped["salt"]
+    with pytest.raises(ValueError, match="leaf format 2 does not go with no salt"):
+        check_receipt(Receipt.parse_json(json.dumps(dropped)), salted_cp)
     # Claiming the other format, either way, fails.
     with pytest.raises(ValueError, match="leaf format 2 does not go with no salt"):
         check_receipt(replace(receipt, leaf_format=2), cp)
