@@ -47,13 +47,7 @@ def format_of(salt: bytes | None) -> int:
 
 
 def leaf_data(
-    position: int,
-    event_id: UUID,
-    originator_id: UUID,
-    version: int,
-    topic: str,
-    state: bytes,
-    salt: bytes | None = None,
+    position: int, event_id: UUID, originator_id: UUID, version: int, topic: str, state: bytes, salt: bytes | None = None
 ) -> bytes:
     """The bytes a Merkle leaf commits to: everything stored for one event (format 2 with a salt, else 1)."""
     head = _FORMAT_1 if salt is None else _FORMAT_2
@@ -61,13 +55,7 @@ def leaf_data(
 
 
 def leaf(
-    position: int,
-    event_id: bytes,
-    originator_id: bytes,
-    version: int,
-    topic: bytes,
-    state: bytes,
-    salt: bytes | None = None,
+    position: int, event_id: bytes, originator_id: bytes, version: int, topic: bytes, state: bytes, salt: bytes | None = None
 ) -> bytes:
     """The leaf hash of one stored event: RFC 9162's SHA-256(0x00 ‖ leaf data), in one pass."""
     head = _PREFIX_1 if salt is None else _PREFIX_2
@@ -75,15 +63,9 @@ def leaf(
 
 
 def _joined(
-    head: bytes,
-    position: int,
-    event_id: bytes,
-    originator_id: bytes,
-    version: int,
-    topic: bytes,
-    state: bytes,
+    head: bytes, position: int, event_id: bytes, originator_id: bytes, version: int, topic: bytes, state: bytes,
     salt: bytes | None,
-) -> bytes:
+) -> bytes:  # fmt: skip
     # One struct call packs the fixed-width fields: this runs once per appended event.
     if salt is None:
         fixed = _FIXED_1.pack(position, event_id, originator_id, version, len(topic))
