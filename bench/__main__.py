@@ -25,6 +25,7 @@ GROUPS = [
     "integrity",
     "allocation",
     "load",
+    "report",
 ]
 
 Benchmark = Callable[[Config], list[Result]]

@@ -15,8 +15,15 @@ from cli.params import INSTANT, choice_of
 from ledger import events as ev
 
 
-def appends(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Give a command `--at`, record the event(s) it builds, and print what was recorded."""
+def appends(
+    fn: Callable[..., Any] | None = None, *, then: Callable[[Any, list[Any]], list[str]] | None = None
+) -> Any:
+    """Give a command `--at`, record the event(s) it builds, and print what was recorded.
+
+    `then(ledger, records)` gives lines to print after that (what the records mean).
+    """
+    if fn is None:
+        return functools.partial(appends, then=then)
 
     @click.option("--at", "at", type=INSTANT, help="When it happened (default: now).")
     @click.pass_obj
@@ -27,18 +34,26 @@ def appends(fn: Callable[..., Any]) -> Callable[..., Any]:
         built = fn(session, at or clock.now(), **kwargs)
         if built is None:
             return
-        record(session, built if isinstance(built, list) else [built])
+        record(session, built if isinstance(built, list) else [built], then=then)
 
     return command
 
 
-def record(session: Session, events: list[Any], decided_on: int | None = None) -> None:
-    """Append `events` and print what was recorded (`decided_on`: see `Ledger.append`)."""
+def record(
+    session: Session,
+    events: list[Any],
+    decided_on: int | None = None,
+    then: Callable[[Any, list[Any]], list[str]] | None = None,
+) -> None:
+    """Append `events` and print what was recorded (`decided_on`: see `Ledger.append`), then `then`'s lines."""
     from ledger.events import type_name
 
     ledger = session.ledger(must_exist=False)
-    for recorded in ledger.append(events, session.actor, decided_on):
+    records = ledger.append(events, session.actor, decided_on)
+    for recorded in records:
         click.echo(f"recorded {type_name(recorded.event)} at position {recorded.position} (id {recorded.id})")
+    for line in then(ledger, records) if then else ():
+        click.echo(line)
     for notice in ledger.notices:
         click.echo(f"note: {notice}", err=True)
 
@@ -270,13 +285,33 @@ def _verify_allocation(session: Session) -> None:
     sys.exit(1)
 
 
+def _from_which_week(ledger: Any, records: list[Any]) -> list[str]:
+    from ledger.clock import zone
+    from ledger.groups import placements
+
+    change = records[0]
+    course = ledger.course(change.event.course)
+    placement, session = placements(course, change)[0]
+    tz = course.opened.timezone
+    when = session.astimezone(zone(tz)).strftime("%a %Y-%m-%d %H:%M")
+    how = "moves to" if placement.move else "is placed at once in"
+    return [f"{placement.student} {how} {placement.group} from week {placement.week}, whose earlier session is {when} ({tz})"]
+
+
 @click.command("change-group")
 @click.argument("student")
 @click.argument("group")
 @click.option("--reason", required=True, help="Why.")
-@appends
+@appends(then=_from_which_week)
 def change_group(session: Session, at: datetime, student: str, group: str, reason: str) -> Any:
     """Move a participant to another group, or place a late admission (GroupChanged).
+
+    A move counts from the first week whose earlier session (the week's
+    earliest slot, in the course's time zone) comes after --at; it is refused
+    if the group is full in any week from then on. A participant without a
+    group (a late admission) is placed at once. Week 1 is the week of the first
+    earlier session after the registration deadline. The command says from
+    which week the change applies.
 
     \b
     Example:
@@ -400,6 +435,40 @@ def excuse(session: Session, at: datetime, student: str, assignments: tuple[str,
     )
 
 
+@click.command("extend")
+@click.argument("students", metavar="STUDENT...", nargs=-1, required=True)
+@click.argument("assignment")
+@click.option("--until", "until", type=INSTANT, required=True, help="The participant's own deadline (inclusive).")
+@click.option("--reason", required=True, help="Why.")
+@click.option("--certificate", default="", help="Reference of a medical certificate, if there is one.")
+@appends
+def extend(
+    session: Session, at: datetime, students: tuple[str, ...], assignment: str, until: datetime, reason: str, certificate: str
+) -> Any:
+    """Give participants a later deadline for one assignment (ExtensionGranted).
+
+    The deadline it gives must be later than the course's deadline of the
+    assignment. Name every member of a team to extend it for the team: one
+    event is recorded per student, all or none. The latest extension counts;
+    retract one to take it back.
+
+    \b
+    Example:
+      subledger extend 231045 A04 --until 2025-05-09T10:00 --reason "ill for three days"
+      subledger extend 231045 231046 A05 --until 2025-05-16T10:00 --reason "server outage" \\
+        --certificate AU-2025-0502
+    """
+    from ledger import events as ev
+
+    name = session.course()
+    return [
+        ev.ExtensionGranted(
+            course=name, at=at, student=s, assignment=assignment, deadline=until, reason=reason, certificate=certificate
+        )
+        for s in students
+    ]
+
+
 @click.command("retract")
 @click.argument("event_id")
 @click.option("--reason", required=True, help="Why the event was a mistake.")
@@ -505,6 +574,7 @@ COMMANDS = [
     present,
     assess,
     excuse,
+    extend,
     retract,
     close_coursework,
     register_exam,

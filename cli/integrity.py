@@ -7,6 +7,7 @@ from typing import IO, Any
 
 import click
 
+from cli import terminal
 from cli.main import Session
 
 
@@ -70,25 +71,30 @@ def verify(session: Session, checkpoint_file: IO[str] | None, trust_file: IO[byt
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="CHECKPOINT") from None
         if trust_file is not None and not cp.verify_signature(text, trust_file.read()):
-            click.echo("verification failed: the checkpoint is not signed by the trusted key", err=True)
+            _failed("the checkpoint is not signed by the trusted key")
             sys.exit(1)
     elif trust_file is not None:
         raise click.UsageError("--trust needs a CHECKPOINT to check")
-    verification = integrity.verify(session.ledger(), trusted)
+    with terminal.progress("verifying the log") as tell:
+        verification = integrity.verify(session.ledger(), trusted, tell)
     verification = keycheck.checked(session.ledger(), verification)  # the material keys (ADR 9)
     if not verification.ok:
         where = f" (first bad position: {verification.bad_position})" if verification.bad_position else ""
-        click.echo(f"verification failed: {verification.problem}{where}", err=True)
+        _failed(f"{verification.problem}{where}")
         sys.exit(1)
     from projections.verify import verify_views
 
     views = verify_views(session.store)  # the stored views against a rebuild of the log
     for problem in views.problems:
-        click.echo(f"verification failed: {problem}", err=True)
+        _failed(problem)
     if not views.ok:
         sys.exit(1)
     against = f"; extends the checkpoint of {trusted.size} events" if trusted else ""
-    click.echo(f"verified {verification.size} events of {verification.origin}{against}")
+    click.echo(terminal.paint("verified", "green") + f" {verification.size} events of {verification.origin}{against}")
+
+
+def _failed(problem: str) -> None:
+    click.echo(terminal.paint("verification failed", "red", sys.stderr) + f": {problem}", err=True)
 
 
 @click.command("receipt")

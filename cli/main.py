@@ -147,13 +147,15 @@ COMMAND_MODULES = {
         [
             "open-course", "apply", "accept", "reject", "withdraw", "prefer", "allocate-groups",
             "change-group", "publish", "move-deadline", "hand-in", "present", "assess", "excuse",
-            "retract", "close-coursework", "register-exam", "grade", "erase-material",
+            "extend", "retract", "close-coursework", "register-exam", "grade", "erase-material",
         ],
         "cli.appending",
     ),
     **dict.fromkeys(["import", "schema"], "cli.reading"),
     **dict.fromkeys(["status", "log", "explain", "export", "rebuild"], "cli.views"),
     **dict.fromkeys(["digest", "verify", "receipt", "verify-receipt", "keygen", "postgres-roles"], "cli.integrity"),
+    "report": "cli.report",
+    "completion": "cli.shell",
 }
 
 
@@ -164,8 +166,10 @@ def rendered_help() -> str:
 
 
 def write_help() -> None:
-    """Refresh cli/help.txt after changing a command: `python -c 'import cli.main as m; m.write_help()'`."""
+    """Refresh cli/help.txt and docs/cli.md after changing a command: `python -c 'import cli.main as m; m.write_help()'`."""
     from cli.helpfile import HELP_FILE
+    from cli.reference import write_reference
 
     with open(HELP_FILE, "w", encoding="utf-8") as handle:
         handle.write(rendered_help())
+    write_reference(main)

@@ -11,6 +11,7 @@ from typing import IO, Any
 
 import click
 
+from cli import terminal
 from cli.main import Session
 
 
@@ -47,7 +48,8 @@ def import_(session: Session, file: IO[bytes], dry_run: bool, checkpoint_file: I
             message = "the checkpoint is not text" if isinstance(error, UnicodeDecodeError) else str(error)
             raise click.BadParameter(message, param_hint="--checkpoint") from None
     ledger = session.ledger(must_exist=False)
-    result = ledger.import_lines(file, session.actor, dry_run=dry_run, checkpoint=expected)
+    with terminal.progress("checking the lines") as tell:
+        result = ledger.import_lines(file, session.actor, dry_run=dry_run, checkpoint=expected, progress=tell)
     counts = Counter(type_name(r.event) for r in result.recorded)
     verb = "would append" if dry_run else "appended"
     where = f" (positions {result.recorded[0].position}-{result.recorded[-1].position})" if result.recorded else ""

@@ -6,7 +6,14 @@ a terminal (the tables go through `projections.formats` in any format).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+
+def same(text: str) -> str:
+    """A status as it is (no colour)."""
+    return text
+
 
 if TYPE_CHECKING:
     from projections.explain import Citation, Explanation
@@ -14,8 +21,8 @@ if TYPE_CHECKING:
     from projections.status import CourseStatus, StudentStatus
 
 
-def student(status: StudentStatus) -> tuple[list[str], Table]:
-    """One student's summary (lines) and every assignment's outcome (table)."""
+def student(status: StudentStatus, paint: Callable[[str], str] = same) -> tuple[list[str], Table]:
+    """One student's summary (lines) and every assignment's outcome (table); `paint` shows a status."""
     from projections.formats import table
     from projections.status import KINDS, AssignmentStatus
 
@@ -24,7 +31,7 @@ def student(status: StudentStatus) -> tuple[list[str], Table]:
         f"student    {who.student}",
         f"programme  {who.programme} ({who.credits} credits)",
         f"group      {who.group or '-'}",
-        f"status     {who.status} ({status.failed} failed; max_fails {status.max_fails})",
+        f"status     {paint(who.status)} ({status.failed} failed; max_fails {status.max_fails})",
         "outcomes   " + ", ".join(f"{status.counts[k]} {k}" for k in KINDS),
         f"as of      {status.as_of.isoformat()}",
         "",
@@ -32,8 +39,8 @@ def student(status: StudentStatus) -> tuple[list[str], Table]:
     return lines, table(status.assignments, AssignmentStatus, title=f"status {who.student}")
 
 
-def course(status: CourseStatus) -> tuple[list[str], Table]:
-    """The course at a glance (lines) and each assignment's outcome counts (table)."""
+def course(status: CourseStatus, paint: Callable[[str], str] = same) -> tuple[list[str], Table]:
+    """The course at a glance (lines) and each assignment's outcome counts (table); `paint` shows a status."""
     from projections.formats import table
     from projections.status import AssignmentCounts
 
@@ -47,7 +54,7 @@ def course(status: CourseStatus) -> tuple[list[str], Table]:
         f"{status.applications} applications, {status.undecided} undecided",
         "groups        " + ", ".join(f"{g.group} {g.members}/{g.capacity}" for g in status.groups),
         f"coursework    {closed}; {len(status.assignments)} assignments",
-        "status        " + ", ".join(f"{n} {k}" for k, n in status.statuses.items()),
+        "status        " + ", ".join(f"{n} {paint(k)}" for k, n in status.statuses.items()),
         f"as of         {status.as_of.isoformat()}",
         "",
     ]

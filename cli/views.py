@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
+from cli import terminal
 from cli.main import Session
 from cli.params import INSTANT
 from projections.formats import FORMATS
@@ -73,6 +74,11 @@ class Output:
             if fmt == "table" and preamble:
                 out.write("".join(line + "\n" for line in preamble).encode())
             render(table, fmt, out)
+
+    @property
+    def colour(self) -> bool:
+        """Whether what is written may be coloured: a table on a terminal, never a file or an export."""
+        return self.path in (None, "-") and self.format == "table" and terminal.colour_on(sys.stdout)
 
     def text(self, lines: list[str]) -> None:
         """Write plain lines."""
@@ -157,10 +163,11 @@ def status(session: Session, student: str | None, out: Output) -> None:
     from cli import rendering
     from projections.status import course_status, student_status
 
+    paint = terminal.status if out.colour else rendering.same
     if student:
-        lines, table = rendering.student(student_status(read(session, out, student), student))
+        lines, table = rendering.student(student_status(read(session, out, student), student), paint)
     else:
-        lines, table = rendering.course(course_status(read(session, out)))
+        lines, table = rendering.course(course_status(read(session, out)), paint)
     out.table(table, lines)
 
 
@@ -231,8 +238,12 @@ def export(session: Session, view: str, out: Output) -> None:
                passed, failed:REASON, excused, exempt, open); participants
     exam:      student, name, programme, credits, mode, grade, result,
                certificate (registered candidates)
-    events:    the ledger as JSONL with ids, positions and material keys; it
-               restores into an empty store to the same digest
+    events:    the ledger as JSONL (--format jsonl, its only format) with ids,
+               positions and material keys; it restores into an empty store
+               to the same digest. --known-at T: the ledger as it stood at T,
+               which restores to the digest it had then. --as-of T: the
+               events that had happened by T, as new events without
+               positions, which import into an empty store as a new history
 
     Formats: csv, json, jsonl, xlsx, table. Names come from the sealed
     application material (`[erased]` once it is destroyed).
@@ -242,17 +253,34 @@ def export(session: Session, view: str, out: Output) -> None:
       subledger export admission -o admission.xlsx
       subledger export gradebook --as-of 2025-07-15T00:00 --format json
       subledger export events -o backup.jsonl
+      subledger export events --known-at 2025-06-01T00:00 -o as-found-on-1-june.jsonl
     """
     if view == "events":
-        from projections.events import lines
-
-        if out.fmt not in (None, "jsonl") or out.as_of or out.known_at:
-            raise click.UsageError("the events export is the whole ledger as JSONL; it takes only -o")
-        with out.stream() as stream:
-            for line in lines(session.store):
-                stream.write(line + b"\n")
+        _events(session, out)
         return
     out.table(sheet(view, read(session, out)))
+
+
+def _events(session: Session, out: Output) -> None:
+    """The ledger as JSONL: whole, as it stood (--known-at), or what had happened by then (--as-of)."""
+    from projections.events import lines
+    from projections.reading import BadClock
+
+    if out.fmt not in (None, "jsonl"):
+        raise click.BadParameter(
+            "the events export is the whole ledger as JSONL, or a part of it under a clock: jsonl is its only format",
+            param_hint="--format",
+        )
+    try:
+        exported = lines(session.store, as_of=out.as_of, known_at=out.known_at)
+        first = next(exported, None)  # a bad clock is said before anything is written
+    except BadClock as error:
+        raise click.BadParameter(str(error), param_hint="--" + error.field.replace("_", "-")) from None
+    with out.stream() as stream:
+        if first is not None:
+            stream.write(first + b"\n")
+        for line in exported:
+            stream.write(line + b"\n")
 
 
 def sheet(view: str, reading: Reading) -> Table:
@@ -284,8 +312,8 @@ def rebuild(session: Session) -> None:
     from projections.reading import open_store
 
     views = open_store(session.store)
-    with click.progressbar(length=views.head(), label="rebuilding the views", file=sys.stderr) as bar:
-        applied = views.rebuild(lambda done, total: bar.update(done - bar.pos))
+    with terminal.progress("rebuilding the views") as tell:
+        applied = views.rebuild(tell)
     courses = len(views.courses())
     click.echo(f"rebuilt the views from {applied} events ({courses} course{'' if courses == 1 else 's'})")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 # The namespace of course stream ids; never change it (streams would be lost).
 COURSE_NAMESPACE = UUID("2b4f8d0e-6a57-4c1b-8f3e-93d0a1c5e7b2")
 MAX_ATTEMPTS = 20
+PROGRESS_EVERY = 1_000  # lines checked between two reports of an import's progress
 
 
 @cache
@@ -205,12 +206,18 @@ class Ledger(Application[UUID]):
             raise rejected.problems[0].cause or rejected from None
 
     def import_lines(
-        self, raw: Iterable[bytes], actor: str, dry_run: bool = False, checkpoint: Checkpoint | None = None
+        self,
+        raw: Iterable[bytes],
+        actor: str,
+        dry_run: bool = False,
+        checkpoint: Checkpoint | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> Imported:
         """Append a JSONL file, all or nothing; raise `ImportRejected` naming every bad line.
 
         Lines with envelopes restore an export into an empty store; with
         `checkpoint`, the restored log must match it before anything is written.
+        `progress(done, total)` is told how many lines the rules have checked.
         """
         lines: list[tuple[int, wire.Line]] = []
         problems: list[BadLine] = []
@@ -229,7 +236,7 @@ class Ledger(Application[UUID]):
                 problems.extend(rejected.problems)
             raise ImportRejected(sorted(problems, key=lambda p: p.line))
         with paused_gc():
-            return self._record_lines(lines, actor, dry_run=dry_run, expected=checkpoint)
+            return self._record_lines(lines, actor, dry_run=dry_run, expected=checkpoint, progress=progress)
 
     def _record_lines(
         self,
@@ -238,12 +245,13 @@ class Ledger(Application[UUID]):
         dry_run: bool = False,
         expected: Checkpoint | None = None,
         decided_on: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> Imported:
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 _back_off(attempt)
             with self._deciding(lines, dry_run):
-                batch = self._decide(lines, actor, expected)
+                batch = self._decide(lines, actor, expected, progress)
                 if decided_on is not None and any(n != decided_on for n in batch.stored_versions.values()):
                     raise Stale("the course changed while the command was deciding")
                 if batch.problems:
@@ -279,14 +287,20 @@ class Ledger(Application[UUID]):
         return self.recorder.locks.courses(sorted(streams))  # type: ignore[attr-defined,no-any-return]
 
     def _decide(
-        self, lines: list[tuple[int, wire.Line]], actor: str, expected: Checkpoint | None = None
+        self,
+        lines: list[tuple[int, wire.Line]],
+        actor: str,
+        expected: Checkpoint | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> _Batch:
         batch = _Batch(head=self.recorder.head()[0])  # type: ignore[attr-defined]
         batch.restoring = batch.head == 0 and any(line.restores for _, line in lines)
         batch.expected = expected if batch.restoring else None
         elsewhere = self._ids_elsewhere(batch.head, lines)
         now = clock.now()  # the records' time until the write gives them the store's (`_place`)
-        for number, line in lines:
+        for done, (number, line) in enumerate(lines, start=1):
+            if progress is not None and done % PROGRESS_EVERY == 0:
+                progress(done, len(lines))
             decided = len(batch.new)
             try:
                 already_sealed = _material_of(line)
@@ -297,6 +311,8 @@ class Ledger(Application[UUID]):
                 batch.problems.append(_bad(number, refused))
             except clock.BadInstant as error:  # SPEC §2: an instant that needs a guess
                 batch.problems.append(_bad(number, Refused("time", str(error))))
+        if progress is not None:
+            progress(len(lines), len(lines))
         return batch
 
     def _decide_line(

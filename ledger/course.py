@@ -2,18 +2,22 @@
 
 The same fold serves the rules that guard an append (over everything recorded)
 and the views (over what a clock lets them see): `Course.view` picks the events,
-the fold does the rest. A retraction makes the indexes be rebuilt without the
-cancelled event; retractions are rare, so that is cheaper than undoing by type.
+the fold does the rest. A retraction takes its event back out of the indexes
+(`Course.forget`), at the cost of that one event: every index can drop a record
+without being rebuilt (ADR 0011).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from ledger import events as ev
 from ledger.events import Recorded
+
+K = TypeVar("K")
 
 
 def visible(
@@ -29,7 +33,7 @@ def visible(
     ]
 
 
-class Application:
+class Applicant:
     """One applicant's application and what became of it."""
 
     __slots__ = ("accepted", "rejected", "submitted", "withdrawn")
@@ -55,6 +59,12 @@ class Application:
         """Accepted and not withdrawn."""
         return self.accepted is not None and self.withdrawn is None
 
+    def forget(self, record: Recorded) -> None:
+        """Drop a decision that is retracted."""
+        for slot in ("accepted", "rejected", "withdrawn"):
+            if getattr(self, slot) is record:
+                setattr(self, slot, None)
+
 
 def latest(current: Recorded | None, candidate: Recorded) -> Recorded:
     """The later of two records: greatest `at`, then greatest position (SPEC §3)."""
@@ -65,6 +75,104 @@ def latest(current: Recorded | None, candidate: Recorded) -> Recorded:
     return current
 
 
+def _by_latest(record: Recorded) -> tuple[datetime, int]:
+    return record.event.at, record.position
+
+
+def _by_position(record: Recorded) -> int:
+    return record.position
+
+
+def _by_deadline(record: Recorded) -> tuple[bool, datetime, int]:
+    # SPEC §5: the latest DeadlineChanged, else the published deadline — a change
+    # outranks the publication whatever their `at`.
+    return (isinstance(record.event, ev.DeadlineChanged), record.event.at, record.position)
+
+
+class Chosen(Mapping[K, Recorded], Generic[K]):
+    """One record per key, chosen among all recorded for it, that can forget one cheaply.
+
+    `Chosen.latest()` keeps the latest (SPEC §3); `Chosen.last()` the last
+    recorded. Every record of a key is kept, so that when the chosen one is
+    retracted the next is at hand without a fold.
+    """
+
+    __slots__ = ("_all", "_chosen", "_order")
+
+    def __init__(self, order: Callable[[Recorded], Any]) -> None:
+        self._order = order
+        self._all: dict[K, list[Recorded]] = {}
+        self._chosen: dict[K, Recorded] = {}
+
+    @classmethod
+    def latest(cls) -> Chosen[K]:
+        """Choose the greatest `at`, then the greatest position."""
+        return cls(_by_latest)
+
+    @classmethod
+    def deadline(cls) -> Chosen[K]:
+        """Choose the latest deadline change, else the publication (SPEC §5)."""
+        return cls(_by_deadline)
+
+    @classmethod
+    def last(cls) -> Chosen[K]:
+        """Choose the greatest position."""
+        return cls(_by_position)
+
+    def add(self, key: K, record: Recorded) -> None:
+        """Take `record` in under `key`."""
+        self._all.setdefault(key, []).append(record)
+        current = self._chosen.get(key)
+        if current is None or self._order(record) >= self._order(current):
+            self._chosen[key] = record
+
+    def discard(self, key: K, record: Recorded) -> None:
+        """Forget `record` (if held under `key`); the next in order is chosen."""
+        records = self._all.get(key)
+        if not records or not _remove(records, record):
+            return
+        if not records:
+            del self._all[key], self._chosen[key]
+        elif self._chosen[key] is record:
+            self._chosen[key] = max(records, key=self._order)
+
+    def drop(self, key: K) -> None:
+        """Forget every record under `key`."""
+        self._all.pop(key, None)
+        self._chosen.pop(key, None)
+
+    def every(self, key: K) -> list[Recorded]:
+        """Every record held under `key`, in the order taken in."""
+        return list(self._all.get(key, ()))
+
+    def __getitem__(self, key: K) -> Recorded:
+        return self._chosen[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._chosen)
+
+    def __len__(self) -> int:
+        return len(self._chosen)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._chosen
+
+
+def _remove(records: list[Recorded], record: Recorded) -> bool:
+    """Remove `record` itself (not an equal copy) from `records`; whether it was there."""
+    for i in range(len(records) - 1, -1, -1):
+        if records[i] is record:
+            del records[i]
+            return True
+    return False
+
+
+def _discard_from(index: dict[K, list[Recorded]], key: K, record: Recorded) -> None:
+    records = index.get(key)
+    if records is not None and _remove(records, record) and not records:
+        del index[key]
+
+
 class Course:
     """The indexes of one course offering, folded from its records."""
 
@@ -73,25 +181,22 @@ class Course:
         self.records: list[Recorded] = []
         self.by_id: dict[UUID, Recorded] = {}
         self.retractions: dict[UUID, Recorded] = {}
-        self._reset()
-
-    def _reset(self) -> None:
-        self.opened: ev.CourseOpened | None = None
-        self.applications: dict[str, Application] = {}
-        self.preferences: dict[str, Recorded] = {}
-        self.allocation: Recorded | None = None
-        self.group_of: dict[str, str] = {}
+        self.openings: list[Recorded] = []
+        self.applications: dict[str, Applicant] = {}
+        self.preferences: Chosen[str] = Chosen.last()
+        self.allocations: list[Recorded] = []
         self.group_changes: dict[str, list[Recorded]] = {}
         self.assignments: dict[str, Recorded] = {}
-        self.deadlines: dict[str, Recorded] = {}
+        self.deadlines: Chosen[str] = Chosen.deadline()
         self.hand_ins: dict[str, list[Recorded]] = {}
         self.team_of: dict[tuple[str, str], frozenset[str]] = {}
-        self.presentations: dict[tuple[str, str], Recorded] = {}
-        self.assessments: dict[tuple[str, str], Recorded] = {}
+        self.presentations: Chosen[tuple[str, str]] = Chosen.latest()
+        self.assessments: Chosen[tuple[str, str]] = Chosen.latest()
         self.excuses: dict[str, list[Recorded]] = {}
-        self.closed: Recorded | None = None
-        self.exam: dict[str, Recorded] = {}
-        self.grades: dict[str, Recorded] = {}
+        self.extensions: Chosen[tuple[str, str]] = Chosen.latest()
+        self.closures: list[Recorded] = []
+        self.exam: Chosen[str] = Chosen.last()
+        self.grades: Chosen[str] = Chosen.latest()
         self.erasures: list[Recorded] = []
 
     @classmethod
@@ -114,28 +219,33 @@ class Course:
         self.by_id[record.id] = record
         event = record.event
         if isinstance(event, ev.EventRetracted):
-            self.retractions[event.event] = record
-            if event.event in self.by_id:
-                self._reindex()
+            # A retraction of a retraction, or of what is already retracted, changes nothing;
+            # nor does one of the opening, which every other event rests on (the rules refuse
+            # both, but a store may have been written by other hands).
+            if event.event not in self.retractions:
+                self.retractions[event.event] = record
+                target = self.by_id.get(event.event)
+                if target is not None and not isinstance(target.event, (ev.EventRetracted, ev.CourseOpened)):
+                    self.forget(target)
             return
         if record.id not in self.retractions:
             self._index(record)
 
-    def _reindex(self) -> None:
-        self._reset()
+    def live(self) -> Iterator[Recorded]:
+        """The records that count: neither retracted nor retractions, in position order."""
         for record in self.records:
-            if record.id not in self.retractions and not isinstance(
-                record.event, ev.EventRetracted
+            if isinstance(record.event, ev.CourseOpened) or (
+                record.id not in self.retractions and not isinstance(record.event, ev.EventRetracted)
             ):
-                self._index(record)
+                yield record
 
     def _index(self, record: Recorded) -> None:
         e = record.event
         match e:
             case ev.CourseOpened():
-                self.opened = e
+                self.openings.append(record)
             case ev.ApplicationSubmitted():
-                self.applications[e.student] = Application(record)
+                self.applications[e.student] = Applicant(record)
             # A view may hold a decision without its application (an `at` set before
             # the application's): the fold skips it rather than fail the view.
             case ev.ApplicationAccepted() if e.student in self.applications:
@@ -145,41 +255,111 @@ class Course:
             case ev.ApplicationWithdrawn() if e.student in self.applications:
                 self.applications[e.student].withdrawn = record
             case ev.GroupPreferenceRegistered():
-                self.preferences[e.student] = record
+                self.preferences.add(e.student, record)
             case ev.GroupsAllocated():
-                self.allocation = record
-                self.group_of.update(e.allocation)
+                self.allocations.append(record)
             case ev.GroupChanged():
                 self.group_changes.setdefault(e.student, []).append(record)
-                self.group_of[e.student] = e.group
             case ev.AssignmentPublished():
                 self.assignments[e.assignment] = record
-                self.deadlines[e.assignment] = latest(self.deadlines.get(e.assignment), record)
+                self.deadlines.add(e.assignment, record)
             case ev.DeadlineChanged() if e.assignment in self.assignments:
-                self.deadlines[e.assignment] = latest(self.deadlines.get(e.assignment), record)
+                self.deadlines.add(e.assignment, record)
             case ev.SubmissionHandedIn():
                 self.hand_ins.setdefault(e.assignment, []).append(record)
                 team = frozenset(e.team)
                 for student in e.team:
                     self.team_of[(e.assignment, student)] = team
             case ev.PresentationRecorded():
-                key = (e.assignment, e.student)
-                self.presentations[key] = latest(self.presentations.get(key), record)
+                self.presentations.add((e.assignment, e.student), record)
             case ev.SubmissionAssessed():
-                key = (e.assignment, e.student)
-                self.assessments[key] = latest(self.assessments.get(key), record)
+                self.assessments.add((e.assignment, e.student), record)
             case ev.ExcuseGranted():
                 self.excuses.setdefault(e.student, []).append(record)
+            case ev.ExtensionGranted():
+                self.extensions.add((e.assignment, e.student), record)
             case ev.CourseworkClosed():
-                self.closed = record
+                self.closures.append(record)
             case ev.ExamRegistered():
-                self.exam[e.student] = record
+                self.exam.add(e.student, record)
             case ev.ExamGraded():
-                self.grades[e.student] = latest(self.grades.get(e.student), record)
+                self.grades.add(e.student, record)
             case ev.ApplicationMaterialErased():
                 self.erasures.append(record)
 
+    def forget(self, record: Recorded) -> None:
+        """Take a retracted record back out of the indexes, touching only what it touched.
+
+        The result is the fold of the course without `record` (a property test
+        holds it to that), whatever the record: the fold's guards are mirrored.
+        """
+        e = record.event
+        match e:
+            case ev.CourseOpened():
+                _remove(self.openings, record)
+            case ev.ApplicationSubmitted():
+                application = self.applications.get(e.student)
+                if application is not None and application.submitted is record:
+                    del self.applications[e.student]
+            case ev.ApplicationAccepted() | ev.ApplicationRejected() | ev.ApplicationWithdrawn():
+                application = self.applications.get(e.student)
+                if application is not None:
+                    application.forget(record)
+            case ev.GroupPreferenceRegistered():
+                self.preferences.discard(e.student, record)
+            case ev.GroupsAllocated():
+                _remove(self.allocations, record)
+            case ev.GroupChanged():
+                _discard_from(self.group_changes, e.student, record)
+            case ev.AssignmentPublished():
+                if self.assignments.get(e.assignment) is record:
+                    del self.assignments[e.assignment]
+                    # Its deadline changes were taken in only because it was published.
+                    self.deadlines.drop(e.assignment)
+            case ev.DeadlineChanged():
+                self.deadlines.discard(e.assignment, record)
+            case ev.SubmissionHandedIn():
+                _discard_from(self.hand_ins, e.assignment, record)
+                remaining = self.hand_ins.get(e.assignment, ())
+                for student in e.team:
+                    last = next((h for h in reversed(remaining) if student in h.event.team), None)  # type: ignore[union-attr]
+                    if last is None:
+                        self.team_of.pop((e.assignment, student), None)
+                    else:
+                        self.team_of[(e.assignment, student)] = frozenset(last.event.team)  # type: ignore[union-attr]
+            case ev.PresentationRecorded():
+                self.presentations.discard((e.assignment, e.student), record)
+            case ev.SubmissionAssessed():
+                self.assessments.discard((e.assignment, e.student), record)
+            case ev.ExcuseGranted():
+                _discard_from(self.excuses, e.student, record)
+            case ev.ExtensionGranted():
+                self.extensions.discard((e.assignment, e.student), record)
+            case ev.CourseworkClosed():
+                _remove(self.closures, record)
+            case ev.ExamRegistered():
+                self.exam.discard(e.student, record)
+            case ev.ExamGraded():
+                self.grades.discard(e.student, record)
+            case ev.ApplicationMaterialErased():
+                _remove(self.erasures, record)
+
     # -- questions the rules and the views ask -------------------------------
+
+    @property
+    def opened(self) -> ev.CourseOpened | None:
+        """The course's opening, once it is recorded."""
+        return self.openings[-1].event if self.openings else None  # type: ignore[return-value]
+
+    @property
+    def allocation(self) -> Recorded | None:
+        """The last allocation of the exercise groups, if any counts."""
+        return self.allocations[-1] if self.allocations else None
+
+    @property
+    def closed(self) -> Recorded | None:
+        """The closing of the coursework, if it counts."""
+        return self.closures[-1] if self.closures else None
 
     def participants(self) -> list[str]:
         """Accepted applicants who have not withdrawn, in order of application."""
@@ -190,19 +370,20 @@ class Course:
         application = self.applications.get(student)
         return application is not None and application.participant
 
+    def is_admitted(self, student: str) -> bool:
+        """Whether `student` was accepted (and the acceptance stands), withdrawn since or not."""
+        application = self.applications.get(student)
+        return application is not None and application.accepted is not None
+
     def seats_taken(self) -> int:
         """How many participants hold a seat."""
         return sum(1 for a in self.applications.values() if a.participant)
 
     def deadline(self, assignment: str) -> datetime:
-        """The deadline of `assignment` in view: the latest publication or change."""
-        return self.deadlines[assignment].event.deadline  # type: ignore[union-attr,no-any-return]
+        """The course's deadline of `assignment` in view: the latest change, else the published one."""
+        return self.deadlines[assignment].event.deadline  # type: ignore[union-attr]
 
-    def group_members(self, group: str) -> list[str]:
-        """Participants currently in `group`."""
-        return [s for s, g in self.group_of.items() if g == group and self.is_participant(s)]
-
-    def is_late_application(self, application: Application) -> bool:
+    def is_late_application(self, application: Applicant) -> bool:
         """Whether the application came after the application deadline."""
         assert self.opened is not None
         return application.event.at > self.opened.application_deadline

@@ -7,11 +7,11 @@ carries the records it rests on, so that an auditor can be told why.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from uuid import UUID
 
 from ledger import events as ev
-from ledger.clock import localize, zone
-from ledger.course import Course
+from ledger.course import Course, visible
 from ledger.events import Recorded
 
 NEGATIVE_VERDICTS = ("uncited_copy", "insufficient_effort")
@@ -29,20 +29,38 @@ class Outcome:
     evidence: tuple[Recorded, ...] = field(default=())
 
 
+def own_deadline(course: Course, student: str, assignment: str) -> Recorded:
+    """The record that sets `student`'s deadline of `assignment` (SPEC §5).
+
+    The latest extension for (student, assignment) in view, else the course's
+    deadline (the latest DeadlineChanged, else the publication). An extension
+    only ever gives more time: one that a later course-wide move has overtaken
+    gives way to the course's deadline.
+    """
+    course_deadline = course.deadlines[assignment]
+    extension = course.extensions.get((assignment, student))
+    if extension is not None and extension.event.deadline > course_deadline.event.deadline:  # type: ignore[union-attr]
+        return extension
+    return course_deadline
+
+
 def outcome(course: Course, student: str, assignment: str, clock: datetime) -> Outcome:
     """What `assignment` comes to for `student` at `clock` (SPEC §5, in its order)."""
-    deadline_record = course.deadlines[assignment]
-    deadline = course.deadline(assignment)
     application = course.applications[student]
     accepted = application.accepted
     assert accepted is not None
-    if deadline < accepted.event.at:
+    if course.deadline(assignment) < accepted.event.at:
         return Outcome(
             assignment,
             "exempt",
             rule="the deadline passed before the student was admitted",
-            evidence=(deadline_record, accepted),
+            evidence=(course.deadlines[assignment], accepted),
         )
+    deadline_record = own_deadline(course, student, assignment)
+    deadline: datetime = deadline_record.event.deadline  # type: ignore[union-attr]
+    extended = isinstance(deadline_record.event, ev.ExtensionGranted)
+    the_deadline = "the extended deadline" if extended else "the deadline"
+    extension = (deadline_record,) if extended else ()
     hand_ins = [h for h in course.hand_ins.get(assignment, ()) if student in h.event.team]  # type: ignore[union-attr]
     on_time = [h for h in hand_ins if h.event.at <= deadline]
     presentation = course.presentations.get((assignment, student))
@@ -50,8 +68,9 @@ def outcome(course: Course, student: str, assignment: str, clock: datetime) -> O
     verdict = assessment.event.verdict if assessment else None  # type: ignore[union-attr]
     shown = presentation.event.outcome if presentation else None  # type: ignore[union-attr]
     if on_time and verdict not in NEGATIVE_VERDICTS and shown not in NEGATIVE_OUTCOMES:
-        evidence = (on_time[-1], *(r for r in (presentation, assessment) if r))
-        return Outcome(assignment, "passed", rule="handed in on time", evidence=evidence)
+        evidence = (on_time[-1], *extension, *(r for r in (presentation, assessment) if r))
+        rule = "handed in by the extended deadline" if extended else "handed in on time"
+        return Outcome(assignment, "passed", rule=rule, evidence=evidence)
     for excuse in course.excuses.get(student, ()):
         if assignment in excuse.event.assignments:  # type: ignore[union-attr]
             return Outcome(assignment, "excused", rule="medical certificate", evidence=(excuse,))
@@ -68,16 +87,16 @@ def outcome(course: Course, student: str, assignment: str, clock: datetime) -> O
     if clock > deadline:
         if hand_ins:
             return Outcome(
-                assignment, "failed", "late", "handed in after the deadline", (deadline_record, *hand_ins)
+                assignment, "failed", "late", f"handed in after {the_deadline}", (deadline_record, *hand_ins)
             )
         return Outcome(
             assignment,
             "failed",
             "missed_deadline",
-            "nothing handed in by the deadline",
+            f"nothing handed in by {the_deadline}",
             (deadline_record,),
         )
-    return Outcome(assignment, "open", rule="the deadline has not passed", evidence=(deadline_record,))
+    return Outcome(assignment, "open", rule=f"{the_deadline} has not passed", evidence=(deadline_record,))
 
 
 def assignment_order(course: Course) -> list[str]:
@@ -130,59 +149,29 @@ def reasons(results: list[Outcome]) -> str:
     return ";".join(f"{o.assignment}:{o.reason}" for o in fails(results))
 
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def slot_offset(slot: str) -> timedelta | None:
-    """Where a weekly slot such as "Thu 11:00" falls after Monday 00:00; None if unreadable."""
-    day, _, time = slot.strip().partition(" ")
-    hours, _, minutes = time.strip().partition(":")
-    if day[:3].lower() not in WEEKDAYS or not (hours.isdigit() and minutes.isdigit()):
-        return None
-    if int(hours) > 23 or int(minutes) > 59:
-        return None
-    return timedelta(days=WEEKDAYS.index(day[:3].lower()), hours=int(hours), minutes=int(minutes))
-
-
-def change_takes_effect(course: Course, requested: datetime) -> datetime:
-    """When a group change takes effect: the first week whose earlier session comes after the request.
-
-    SPEC §1.3: a change must be requested before the earlier of a week's
-    sessions to count for that week; otherwise it counts from the next.
-    """
-    assert course.opened is not None
-    tz = course.opened.timezone
-    earliest = min(o for o in (slot_offset(g.slot) for g in course.opened.groups) if o is not None)
-    local = requested.astimezone(zone(tz)).replace(tzinfo=None)
-    monday = datetime.combine(local.date() - timedelta(days=local.weekday()), datetime.min.time())
-    session = localize(monday + earliest, tz)
-    if requested < session:
-        return session
-    return localize(monday + timedelta(days=7) + earliest, tz)
-
-
-def groups_at(course: Course, at: datetime) -> dict[str, str]:
-    """Each student's exercise group at `at`: the allocation, then the changes in effect by then.
-
-    A change for a student without a group (a late admission) places them at
-    once; a move between groups waits for `change_takes_effect`.
-    """
-    groups: dict[str, str] = {}
-    if course.allocation is not None:
-        groups.update(course.allocation.event.allocation)  # type: ignore[union-attr]
-    changes = sorted(
-        (r for records in course.group_changes.values() for r in records),
-        key=lambda r: (r.event.at, r.position),
-    )
-    for record in changes:
-        e = record.event
-        if e.student not in groups or change_takes_effect(course, e.at) <= at:  # type: ignore[union-attr]
-            groups[e.student] = e.group  # type: ignore[union-attr]
-    return groups
-
-
 def exam_result(grade: float | None) -> str:
     """passed / failed for a grade, empty while ungraded."""
     if grade is None:
         return ""
     return "passed" if grade <= ev.PASSING_GRADE else "failed"
+
+
+def fails_if(
+    course: Course,
+    student: str,
+    clock: datetime,
+    extra: Recorded | None = None,
+    without: UUID | None = None,
+) -> list[Outcome]:
+    """The failed assignments of `student` as of `clock`, were `extra` recorded or `without` retracted.
+
+    A fold of what happened by `clock`: the rules ask it only for a student
+    registered for the exam, whose admission an append could take back.
+    """
+    records = [r for r in visible(course.records, as_of=clock) if r.id != without]
+    if extra is not None and extra.event.at <= clock:
+        records.append(extra)
+    view = Course.fold(course.name, records)
+    if not view.is_participant(student):
+        return []
+    return fails(outcomes(view, student, clock))

@@ -286,6 +286,25 @@ class ExcuseGranted(Event, frozen=True, kw_only=True, tag="ExcuseGranted"):
         return f"{self.student} excused from {covered} ({self.reason}, certificate {self.certificate})"
 
 
+class ExtensionGranted(Event, frozen=True, kw_only=True, tag="ExtensionGranted"):
+    """One participant gets a later deadline for one assignment (Moodle's "Grant extension")."""
+
+    student: str
+    assignment: str
+    deadline: datetime
+    reason: str
+    certificate: str = ""
+
+    concerns = Concerns(students=("student",), assignments=("assignment",))
+
+    def describe(self, say: Words) -> str:
+        certificate = f", certificate {self.certificate}" if self.certificate else ""
+        return (
+            f"{self.student} granted an extension of {self.assignment} until "
+            f"{say.instant(self.deadline)}: {self.reason}{certificate}"
+        )
+
+
 class EventRetracted(Event, frozen=True, kw_only=True, tag="EventRetracted"):
     """A mistaken event is cancelled; the record of it stays."""
 
@@ -357,6 +376,7 @@ AnyEvent = (
     | PresentationRecorded
     | SubmissionAssessed
     | ExcuseGranted
+    | ExtensionGranted
     | EventRetracted
     | CourseworkClosed
     | ExamRegistered

@@ -9,7 +9,7 @@ recorded, and — given an auditor's checkpoint — that a consistency proof
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
@@ -84,13 +84,21 @@ def recompute_leaf(row: LogRow) -> bytes:
     )
 
 
-def verify(ledger: Any, trusted: Checkpoint | None = None) -> Verification:
-    """Check the whole log; name the first bad position if there is one."""
+def verify(
+    ledger: Any, trusted: Checkpoint | None = None, progress: Callable[[int, int], None] | None = None
+) -> Verification:
+    """Check the whole log; name the first bad position if there is one.
+
+    `progress(done, total)` is told how many leaves are checked, a page at a time.
+    """
     leaves: list[bytes] = []
     origin = origin_of(None)
     problem, bad = "", None
+    claimed = ledger.head()[0] if progress is not None else 0
     for position, event_id, stream, version, topic, state, stored_leaf, salt in stored_rows(ledger):
         expected = len(leaves) + 1
+        if progress is not None and expected % PAGE == 0:
+            progress(expected, max(claimed, expected))
         if position != expected:
             problem, bad = f"position {expected} is missing from the log", expected
             break
@@ -107,6 +115,8 @@ def verify(ledger: Any, trusted: Checkpoint | None = None) -> Verification:
             problem, bad = f"the event at position {expected} was altered", expected
             break
         leaves.append(recomputed)
+    if progress is not None:
+        progress(len(leaves), max(claimed, len(leaves)))
     root = merkle.root(leaves)
     size = len(leaves)
     if not problem:

@@ -1,7 +1,10 @@
 """What an append must refuse (SPEC §4): one `check` per event type.
 
 Each check takes the course as everything recorded tells it and the event to
-append, and raises `Refused` naming the rule and the offending value.
+append, and raises `Refused` naming the rule and the offending value. A check
+looks at the course as it would be with the event appended: an event may not
+break a rule that an earlier one rests on (an exam candidate's admission, a
+group's seats in a later week). Retractions are checked in `ledger.retractions`.
 """
 
 from __future__ import annotations
@@ -9,11 +12,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
-from ledger import coursework
+from ledger import clock, coursework, groups, retractions
 from ledger import events as ev
 from ledger.course import Course
 from ledger.errors import Refused
+from ledger.events import Recorded
 
 
 def check(course: Course, event: ev.Event) -> None:
@@ -45,7 +50,7 @@ def _check_opening(e: ev.CourseOpened) -> None:
     for group in e.groups:
         if group.capacity < 1:
             raise Refused("group-capacity", f"group {group.id!r} has capacity {group.capacity}")
-        if coursework.slot_offset(group.slot) is None:
+        if groups.slot_offset(group.slot) is None:
             raise Refused("slot", f"group {group.id!r} has slot {group.slot!r}; write a weekday and a time, e.g. 'Thu 11:00'")
     if e.max_team_size < 1 or e.max_fails < 0:
         raise Refused(
@@ -146,6 +151,19 @@ def _preference(course: Course, e: ev.GroupPreferenceRegistered) -> None:
 
 def _allocated(course: Course, e: ev.GroupsAllocated) -> None:
     assert course.opened is not None
+    deadline = course.opened.registration_deadline
+    if e.at <= deadline:
+        raise Refused(
+            "registration-open",
+            f"allocation at {e.at.isoformat()} is before the registration deadline "
+            f"{deadline.isoformat()} has passed",
+        )
+    if course.allocation is not None:
+        raise Refused(
+            "allocated-twice",
+            f"the groups of {course.name} are already allocated (event {course.allocation.id}); "
+            "retract that allocation first",
+        )
     for student, group in e.allocation.items():
         _group(course, group)
         if not course.is_participant(student):
@@ -157,25 +175,56 @@ def _allocated(course: Course, e: ev.GroupsAllocated) -> None:
                 "group-capacity",
                 f"allocation puts {counts[g.id]} into group {g.id!r} of capacity {g.capacity}",
             )
+    full = _overfull_with(course, e)
+    if full is not None:
+        raise Refused(
+            "group-capacity",
+            f"allocation puts {full.members} into group {full.group!r} of capacity {full.capacity} "
+            f"in week {full.week}, with the participants placed there by group changes",
+        )
 
 
 def _group_changed(course: Course, e: ev.GroupChanged) -> None:
-    assert course.opened is not None
     _participant(course, e.student)
     _group(course, e.group)
-    capacity = next(g.capacity for g in course.opened.groups if g.id == e.group)
-    members = [s for s in course.group_members(e.group) if s != e.student]
-    if len(members) >= capacity:
-        raise Refused("group-full", f"group {e.group!r} is full ({capacity} of {capacity}); cannot move {e.student!r}")
+    full = _overfull_with(course, e)
+    if full is not None:
+        raise Refused(
+            "group-full",
+            f"group {full.group!r} is full in week {full.week} ({full.capacity} of {full.capacity}); "
+            f"cannot move {e.student!r} into {e.group!r}",
+        )
+
+
+def _overfull_with(course: Course, e: ev.GroupsAllocated | ev.GroupChanged) -> groups.Overfull | None:
+    """A group over capacity in some week, were `e` recorded, that was not over it before."""
+    before = groups.membership(course)
+    after = groups.membership(course, extra=as_next(course, e))
+    participants = set(course.participants())
+    return groups.overfull(course, after, participants, before=(before, participants))
+
+
+def as_next(course: Course, event: ev.Event) -> Recorded:
+    """`event` as the course's next record, for asking what the course would be with it."""
+    position = course.records[-1].position + 1 if course.records else 1
+    return Recorded(UUID(int=0), position, event.at, "", event)  # type: ignore[arg-type]
 
 
 def _published(course: Course, e: ev.AssignmentPublished) -> None:
     if e.assignment in course.assignments:
         raise Refused("assignment-published-twice", f"assignment {e.assignment!r} is already published")
+    _admission_kept(course, list(course.exam), e, f"publishing {e.assignment!r}")
 
 
 def _deadline_changed(course: Course, e: ev.DeadlineChanged) -> None:
     _assignment(course, e.assignment)
+    _admission_kept(course, list(course.exam), e, f"moving the deadline of {e.assignment!r}")
+
+
+def _admission_kept(course: Course, students: list[str], e: ev.Event, doing: str) -> None:
+    """Refuse `e` if it would exclude an exam candidate (only a backdated event can)."""
+    if course.exam:
+        retractions.still_admitted(course, students, doing, extra=as_next(course, e))
 
 
 def _handed_in(course: Course, e: ev.SubmissionHandedIn) -> None:
@@ -201,6 +250,7 @@ def _handed_in(course: Course, e: ev.SubmissionHandedIn) -> None:
                 f"student {student!r} already handed in {e.assignment!r} with team "
                 f"{','.join(sorted(earlier))}",
             )
+    _admission_kept(course, list(e.team), e, f"this hand-in of {e.assignment!r}")
 
 
 def _handed_in_by(course: Course, assignment: str, student: str) -> None:
@@ -212,10 +262,12 @@ def _handed_in_by(course: Course, assignment: str, student: str) -> None:
 
 def _presented(course: Course, e: ev.PresentationRecorded) -> None:
     _handed_in_by(course, e.assignment, e.student)
+    _admission_kept(course, [e.student], e, f"this presentation of {e.assignment!r}")
 
 
 def _assessed(course: Course, e: ev.SubmissionAssessed) -> None:
     _handed_in_by(course, e.assignment, e.student)
+    _admission_kept(course, [e.student], e, f"this assessment of {e.assignment!r}")
 
 
 def _excused(course: Course, e: ev.ExcuseGranted) -> None:
@@ -228,6 +280,22 @@ def _excused(course: Course, e: ev.ExcuseGranted) -> None:
         _assignment(course, assignment)
 
 
+def _extended(course: Course, e: ev.ExtensionGranted) -> None:
+    assert course.opened is not None
+    _participant(course, e.student)
+    _assignment(course, e.assignment)
+    deadline = course.deadline(e.assignment)
+    if e.deadline <= deadline:
+        tz = course.opened.timezone
+        raise Refused(
+            "extension-not-later",
+            f"an extension of {e.assignment!r} for {e.student!r} until {clock.local(e.deadline, tz).isoformat()} "
+            f"is not later than the course's deadline {clock.local(deadline, tz).isoformat()}",
+        )
+    # A later extension replaces an earlier one (the latest counts): it may give less time.
+    _admission_kept(course, [e.student], e, f"this extension of {e.assignment!r}")
+
+
 def _retracted(course: Course, e: ev.EventRetracted) -> None:
     target = course.by_id.get(e.event)
     if target is None:
@@ -238,6 +306,7 @@ def _retracted(course: Course, e: ev.EventRetracted) -> None:
         raise Refused("retract-opening", f"event {e.event} opens {course.name}; everything else rests on it")
     if e.event in course.retractions:
         raise Refused("retracted-twice", f"event {e.event} is already retracted")
+    retractions.check(course, target)
 
 
 def _closed(course: Course, e: ev.CourseworkClosed) -> None:
@@ -252,15 +321,13 @@ def _exam_registered(course: Course, e: ev.ExamRegistered) -> None:
         raise Refused("coursework-open", f"coursework of {course.name} is not closed; cannot register {e.student!r}")
     if e.student in course.exam:
         raise Refused("registered-twice", f"{e.student!r} is already registered for the exam")
-    view = course.view(as_of=e.at)
-    if view.is_participant(e.student):
-        failed = coursework.fails(coursework.outcomes(view, e.student, e.at))
-        if len(failed) > course.opened.max_fails:
-            raise Refused(
-                "excluded",
-                f"{e.student!r} failed {len(failed)} assignments (more than {course.opened.max_fails}): "
-                + coursework.reasons(failed),
-            )
+    failed = coursework.fails_if(course, e.student, e.at)
+    if len(failed) > course.opened.max_fails:
+        raise Refused(
+            "excluded",
+            f"{e.student!r} failed {len(failed)} assignments (more than {course.opened.max_fails}): "
+            + coursework.reasons(failed),
+        )
 
 
 def _graded(course: Course, e: ev.ExamGraded) -> None:
@@ -302,6 +369,7 @@ CHECKS: dict[type[ev.Event], Callable[[Course, Any], None]] = {
     ev.PresentationRecorded: _presented,
     ev.SubmissionAssessed: _assessed,
     ev.ExcuseGranted: _excused,
+    ev.ExtensionGranted: _extended,
     ev.EventRetracted: _retracted,
     ev.CourseworkClosed: _closed,
     ev.ExamRegistered: _exam_registered,

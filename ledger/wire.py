@@ -159,17 +159,19 @@ def encode_line(
     keys: dict[str, str] | None = None,
     event: ev.Event | None = None,
     sealed: tuple[str, ...] = (),
+    restores: bool = True,
     salt: bytes | None = None,
 ) -> bytes:
-    """One export line: the envelope, then the event (or a readable copy of it)."""
-    envelope: dict[str, Any] = {
-        "id": record.id,
-        "seq": record.position,
-        "recorded_at": record.recorded_at,
-        "recorded_by": record.recorded_by,
-    }
-    if salt is not None:
-        envelope["salt"] = salt  # base64
+    """One export line: the envelope, then the event (or a readable copy of it).
+
+    Without `restores`, the envelope holds the id only: the line imports as a
+    new event, recorded when and by whom it is imported, with a fresh salt.
+    """
+    envelope: dict[str, Any] = {"id": record.id}
+    if restores:
+        envelope.update(seq=record.position, recorded_at=record.recorded_at, recorded_by=record.recorded_by)
+        if salt is not None:
+            envelope["salt"] = salt  # base64
     if keys:
         envelope["keys"] = keys
     if sealed:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ledger import coursework
 from ledger import events as ev
+from ledger.groups import groups_at
 from projections.reading import Reading
 
 
@@ -38,7 +39,7 @@ def admission(reading: Reading) -> list[AdmissionRow]:
     if course.opened is None:
         return []
     at = reading.as_of
-    groups = coursework.groups_at(course, at)
+    groups = groups_at(course, at)
     students = admitted(reading)
     names = reading.names(students)
     rows = []

@@ -25,7 +25,7 @@ from ledger.events import Recorded
 from projections.scope import Clock, share, visible
 
 if TYPE_CHECKING:
-    from ledger.course import Application, Course
+    from ledger.course import Applicant, Course
     from projections.runner import Views
 
 
@@ -170,7 +170,7 @@ def read(
     return Reading(views, name, timezone, recorded, clock_for(timezone, as_of, known_at), student)
 
 
-def participant(course: Course, who: str) -> Application:
+def participant(course: Course, who: str) -> Applicant:
     """The application of `who`, who must have been admitted (else `NotAParticipant`, saying why)."""
     application = course.applications.get(who)
     if course.opened is None or application is None or application.accepted is None:

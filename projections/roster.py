@@ -7,6 +7,7 @@ from typing import Literal
 
 from ledger import coursework
 from ledger import events as ev
+from ledger.groups import groups_at
 from projections.reading import Reading
 
 
@@ -32,7 +33,7 @@ def roster(reading: Reading) -> list[RosterRow]:
     if course.opened is None:
         return []
     participants = course.participants()
-    groups = coursework.groups_at(course, reading.as_of)
+    groups = groups_at(course, reading.as_of)
     rows = [
         RosterRow("group", g.id, g.slot, "", tuple(s for s in participants if groups.get(s) == g.id))
         for g in course.opened.groups

@@ -9,6 +9,7 @@ from datetime import datetime
 from ledger import coursework
 from ledger import events as ev
 from ledger.course import Course
+from ledger.groups import groups_at
 from projections.gradebook import label
 from projections.reading import Reading, participant
 
@@ -94,7 +95,7 @@ def standing(course: Course, student: str, at: datetime, results: list[coursewor
     """Where participant `student` stands at `at`, given their outcomes (`NotAParticipant` for anyone else)."""
     programme = participant(course, student).event.programme
     admission = coursework.admission(course, student, results)
-    group = coursework.groups_at(course, at).get(student)
+    group = groups_at(course, at).get(student)
     return Standing(student, programme, ev.CREDITS[programme], group, admission.status, admission.rule)
 
 
@@ -137,7 +138,7 @@ def course_status(reading: Reading) -> CourseStatus:
             for o in results:
                 per_assignment[o.assignment][o.kind] += 1
     participants = course.participants()
-    placed = coursework.groups_at(course, at)
+    placed = groups_at(course, at)
     return CourseStatus(
         course=course.name,
         opened=True,

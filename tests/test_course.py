@@ -41,7 +41,7 @@ def _opened(*slots: str) -> Course:
 
 
 def test_a_change_before_the_weeks_earlier_session_counts_that_week() -> None:
-    from ledger.coursework import change_takes_effect
+    from ledger.groups import change_takes_effect
 
     course = _opened("Fri 13:00", "Thu 11:00")  # the earlier session is Thursday's, whatever the order
     wednesday = datetime(2025, 5, 7, 16, tzinfo=UTC)  # 18:00 in Berlin
@@ -53,7 +53,7 @@ def test_a_change_before_the_weeks_earlier_session_counts_that_week() -> None:
 
 
 def test_the_next_weeks_session_keeps_its_wall_time_across_a_dst_change() -> None:
-    from ledger.coursework import change_takes_effect
+    from ledger.groups import change_takes_effect
 
     course = _opened("Mon 09:00")
     monday_after_the_session = datetime(2025, 10, 20, 12, tzinfo=UTC)  # Mon 20 Oct, after 09:00 CEST
@@ -61,9 +61,45 @@ def test_the_next_weeks_session_keeps_its_wall_time_across_a_dst_change() -> Non
 
 
 def test_slots_are_read_as_weekday_and_time() -> None:
-    from ledger.coursework import slot_offset
+    from ledger.groups import slot_offset
 
     assert slot_offset("Thu 11:00") == timedelta(days=3, hours=11)
     assert slot_offset("friday 13:30") == timedelta(days=4, hours=13, minutes=30)
     for bad in ("Thursday", "Thu", "Xyz 11:00", "Thu 25:00", "Thu 11"):
         assert slot_offset(bad) is None, bad
+
+
+# -- a retraction forgets its record, and only it ------------------------------------
+
+
+def _retraction(position: int, target: Recorded) -> Recorded:
+    return _record(position, ev.EventRetracted(course="c", at=T, event=target.id, reason="mistake"))
+
+
+def test_retracting_the_latest_gives_way_to_the_one_before() -> None:
+    absent = _record(1, ev.PresentationRecorded(course="c", at=T, assignment="A01", student="s", outcome="absent"))
+    explained = _record(2, ev.PresentationRecorded(course="c", at=T, assignment="A01", student="s", outcome="explained"))
+    course = Course.fold("c", [absent, explained])
+    assert course.presentations[("A01", "s")] is explained
+    course.apply(_retraction(3, explained))
+    assert course.presentations[("A01", "s")] is absent
+    course.apply(_retraction(4, absent))
+    assert ("A01", "s") not in course.presentations and len(course.presentations) == 0
+
+
+def test_retracting_a_hand_in_gives_each_member_the_team_of_their_remaining_hand_in() -> None:
+    pair = _record(1, ev.SubmissionHandedIn(course="c", at=T, assignment="A01", team=("a", "b")))
+    alone = _record(2, ev.SubmissionHandedIn(course="c", at=T, assignment="A01", team=("c",)))
+    again = _record(3, ev.SubmissionHandedIn(course="c", at=T, assignment="A01", team=("a", "b")))
+    course = Course.fold("c", [pair, alone, again])
+    course.apply(_retraction(4, pair))
+    assert course.team_of[("A01", "a")] == frozenset({"a", "b"}) and course.hand_ins["A01"] == [alone, again]
+    course.apply(_retraction(5, again))
+    assert ("A01", "a") not in course.team_of and course.team_of[("A01", "c")] == frozenset({"c"})
+
+
+def test_a_retraction_of_a_retraction_or_of_the_retracted_changes_nothing() -> None:
+    excuse = _record(1, ev.ExcuseGranted(course="c", at=T, student="s", assignments=("A01",), certificate="AU"))
+    first = _retraction(2, excuse)
+    course = Course.fold("c", [excuse, first, _retraction(3, excuse), _retraction(4, first)])
+    assert course.excuses == {} and course.retractions[excuse.id] is first

@@ -40,6 +40,7 @@ SPEC_TYPES = {
     "PresentationRecorded",
     "SubmissionAssessed",
     "ExcuseGranted",
+    "ExtensionGranted",
     "EventRetracted",
     "CourseworkClosed",
     "ExamRegistered",
@@ -126,6 +127,10 @@ EXPECTED: list[tuple[UUID, ev.Event]] = [
         course=C, at=datetime(2025, 4, 19, 9, 0, tzinfo=CEST), event=gid(16),
         reason="the certificate covers another week",
     )),
+    (gid(22), ev.ExtensionGranted(
+        course=C, at=datetime(2025, 4, 16, 9, 0, tzinfo=CEST), student="231045", assignment="A01",
+        deadline=datetime(2025, 4, 18, 10, 0, tzinfo=CEST), reason="ill for three days", certificate="AU-2025-0415",
+    )),
     (gid(18), ev.CourseworkClosed(course=C, at=datetime(2025, 7, 15, 0, 0, tzinfo=CEST))),
     (gid(19), ev.ExamRegistered(
         course=C, at=datetime(2025, 7, 16, 10, 0, tzinfo=CEST), student="231045", mode="graded",
@@ -165,6 +170,8 @@ FIELDS: dict[str, list[tuple[str, Any, Any]]] = {
                            ("note", S, "")],
     "ExcuseGranted": [("student", S, NO), ("assignments", TUPLE, NO), ("certificate", S, NO),
                       ("reason", Literal["illness"], "illness")],
+    "ExtensionGranted": [("student", S, NO), ("assignment", S, NO), ("deadline", T, NO), ("reason", S, NO),
+                         ("certificate", S, "")],
     "EventRetracted": [("event", U, NO), ("reason", S, NO)],
     "CourseworkClosed": [],
     "ExamRegistered": [("student", S, NO), ("mode", Literal["graded", "certificate"], NO)],
@@ -206,7 +213,7 @@ def assert_same(actual: Any, expected: Any, where: str = "$") -> None:
 
 def test_event_types_are_the_spec_types() -> None:
     assert set(ev.EVENT_TYPES) == SPEC_TYPES
-    assert len(ev.EVENT_TYPES) == 19
+    assert len(ev.EVENT_TYPES) == 20
     for name, cls in ev.EVENT_TYPES.items():
         assert cls.__struct_config__.tag == name
 
@@ -306,5 +313,5 @@ def test_schema_is_json_naming_every_type(tmp_path: Path) -> None:
         assert definition["properties"]["type"] == {"enum": [name]}
         assert {"course", "at"} <= set(definition["required"])
         assert definition["additionalProperties"] is False
-    assert len(schema["anyOf"]) == 19
+    assert len(schema["anyOf"]) == 20
     assert not (tmp_path / "unused.sqlite").exists()  # printing the schema opens no store

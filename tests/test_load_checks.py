@@ -44,12 +44,12 @@ def test_every_broken_rule_is_found() -> None:
         ev.PresentationRecorded(course=COURSES[0], at=T, assignment="A04", student=a, outcome="explained"),
     ]
     found = list(invariant_breaks(fold(broken)))
-    assert "60 participants in 59 seats" in found
-    assert "group g1 over capacity" in found
-    assert f"A01: {a} is in 2 teams" in found
-    assert "A02: 999999 in a team but not a participant" in found
-    assert any(f.startswith("A03: team") for f in found)
-    assert f"A04: a presentation by {a}, who handed nothing in" in found
+    assert "capacity: 60 participants in 59 seats" in found
+    assert any(f.startswith("group-full: 30 in group 'g1' of capacity 29") for f in found)
+    assert f"two-teams: '{a}' in 2 teams for 'A01'" in found
+    assert "not-a-participant: '999999' in a team for 'A02'" in found
+    assert any(f.startswith("team-too-large: hand-in of 'A03'") for f in found)
+    assert f"no-hand-in: PresentationRecorded of '{a}' for 'A04'" in found
 
 
 def test_an_append_that_gave_up_fails_the_benchmark() -> None:

@@ -48,12 +48,20 @@ def test_seats_and_late_admissions(capacity: int, late: set[str], steps: list[tu
         at = DEADLINE + timedelta(days=1, minutes=n)
         fields = {} if kind == "accept" else {"reason": "r"}
         event = kinds[kind](course="c", at=at, student=student, **fields)  # type: ignore[arg-type]
-        before = len(course.records)
         waiting = [s for s, a in course.applications.items() if not a.decided and s not in late]
+        application = course.applications[student]
         try:
             rules.check(course, event)
-        except Refused:
-            assert len(course.records) == before
+        except Refused as refused:
+            # Refused only for a reason that holds in the course as it stands.
+            holds = {
+                "capacity": kind == "accept" and course.seats_taken() >= capacity,
+                "late-application": kind == "accept" and student in late and bool(waiting),
+                "decided-twice": application.decided
+                if kind != "withdraw"
+                else bool(application.withdrawn or application.rejected),
+            }
+            assert holds.get(refused.rule, False), refused
             continue
         if kind == "accept":
             # Never beyond capacity; a late application only once every on-time one is decided.
