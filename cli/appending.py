@@ -322,6 +322,48 @@ def change_group(session: Session, at: datetime, student: str, group: str, reaso
     return ev.GroupChanged(course=session.course(), at=at, student=student, group=group, reason=reason)
 
 
+def _visit_session(ledger: Any, records: list[Any]) -> list[str]:
+    from ledger.clock import zone
+    from ledger.groups import Weeks, membership
+
+    visit = records[0].event
+    course = ledger.course(visit.course)
+    opened = course.opened
+    slot = next(g.slot for g in opened.groups if g.id == visit.group)
+    session = Weeks(opened).session_of(slot, visit.week).astimezone(zone(opened.timezone))
+    home = membership(course).group(visit.student, visit.week)
+    return [
+        f"{visit.student} visits {visit.group} in week {visit.week}, whose session is "
+        f"{session.strftime('%a %Y-%m-%d %H:%M')} ({opened.timezone}); away from {home} that week"
+    ]
+
+
+@click.command("visit-group")
+@click.argument("student")
+@click.argument("group")
+@click.option("--week", type=int, required=True, help="The week of the visit (1: the first after the registration deadline).")
+@click.option("--reason", required=True, help="Why.")
+@appends(then=_visit_session)
+def visit_group(session: Session, at: datetime, student: str, group: str, week: int, reason: str) -> Any:
+    """Let a participant sit in another group's session once (GroupVisited).
+
+    Like a change, a visit is asked before the earlier session of its week
+    (the week's earliest slot, in the course's time zone). It is refused for
+    the student's own group, a group whose members fill it that week, and a
+    second visit in the same week. It changes no group and takes no seat: the
+    visited group's session sheet lists the student as a visitor, their own
+    group's sheet as away. Week 1 is the week of the first earlier session
+    after the registration deadline.
+
+    \b
+    Example:
+      subledger visit-group 231045 g2 --week 5 --reason "doctor's appointment on Thursday"
+    """
+    from ledger import events as ev
+
+    return ev.GroupVisited(course=session.course(), at=at, student=student, group=group, week=week, reason=reason)
+
+
 @click.command("publish")
 @click.argument("assignment")
 @click.option("--title", required=True, help="The assignment's title.")
@@ -568,6 +610,7 @@ COMMANDS = [
     prefer,
     allocate_groups,
     change_group,
+    visit_group,
     publish,
     move_deadline,
     hand_in,

@@ -146,8 +146,8 @@ COMMAND_MODULES = {
     **dict.fromkeys(
         [
             "open-course", "apply", "accept", "reject", "withdraw", "prefer", "allocate-groups",
-            "change-group", "publish", "move-deadline", "hand-in", "present", "assess", "excuse",
-            "extend", "retract", "close-coursework", "register-exam", "grade", "erase-material",
+            "change-group", "visit-group", "publish", "move-deadline", "hand-in", "present", "assess",
+            "excuse", "extend", "retract", "close-coursework", "register-exam", "grade", "erase-material",
         ],
         "cli.appending",
     ),

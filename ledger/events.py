@@ -203,6 +203,20 @@ class GroupChanged(Event, frozen=True, kw_only=True, tag="GroupChanged"):
         return f"{self.student} to group {self.group}: {self.reason}"
 
 
+class GroupVisited(Event, frozen=True, kw_only=True, tag="GroupVisited"):
+    """A participant sits in another group's session once, in one week (SPEC §1.3)."""
+
+    student: str
+    group: str
+    week: int  # 1: the week of the first earlier session after the registration deadline
+    reason: str
+
+    concerns = Concerns(students=("student",))
+
+    def describe(self, say: Words) -> str:
+        return f"{self.student} visits group {self.group} in week {self.week}: {self.reason}"
+
+
 class AssignmentPublished(Event, frozen=True, kw_only=True, tag="AssignmentPublished"):
     """A weekly programming assignment is set, with its deadline."""
 
@@ -370,6 +384,7 @@ AnyEvent = (
     | GroupPreferenceRegistered
     | GroupsAllocated
     | GroupChanged
+    | GroupVisited
     | AssignmentPublished
     | DeadlineChanged
     | SubmissionHandedIn

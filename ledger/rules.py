@@ -196,6 +196,48 @@ def _group_changed(course: Course, e: ev.GroupChanged) -> None:
         )
 
 
+def _visited(course: Course, e: ev.GroupVisited) -> None:
+    assert course.opened is not None
+    _participant(course, e.student)
+    _group(course, e.group)
+    if not 1 <= e.week <= groups.MOST_WEEKS:
+        raise Refused("week", f"week {e.week} is not a week of {course.name} (1 to {groups.MOST_WEEKS})")
+    weeks = groups.Weeks(course.opened)
+    slot = next(g.slot for g in course.opened.groups if g.id == e.group)
+    try:
+        session = weeks.session(e.week)
+        weeks.session_of(slot, e.week)  # the visited session, too, is a day the calendar holds
+    except OverflowError:
+        raise Refused("week", f"week {e.week} of {course.name} would be after the year 9999") from None
+    if e.at >= session:
+        tz = course.opened.timezone
+        raise Refused(
+            "week-started",
+            f"a visit in week {e.week} must be asked before its earlier session "
+            f"{clock.local(session, tz).isoformat()}; asked at {clock.local(e.at, tz).isoformat()}",
+        )
+    placed = groups.membership(course)
+    home = placed.group(e.student, e.week)
+    if home is None:
+        raise Refused("no-group", f"{e.student!r} has no group in week {e.week} to visit from; place them with change-group")
+    if home == e.group:
+        raise Refused("own-group", f"{e.student!r} is in group {e.group!r} in week {e.week}; a visit is of another group")
+    for other in course.visits.get(e.student, ()):
+        if other.event.week == e.week:  # type: ignore[union-attr]
+            raise Refused(
+                "visited-twice",
+                f"{e.student!r} already visits group {other.event.group!r} in week {e.week} "  # type: ignore[union-attr]
+                f"(event {other.id}); retract that visit first",
+            )
+    members = sum(1 for s, g in placed.placed(e.week).items() if g == e.group and course.is_participant(s))
+    seats = next(g.capacity for g in course.opened.groups if g.id == e.group)
+    if members >= seats:
+        raise Refused(
+            "group-full",
+            f"group {e.group!r} is full in week {e.week} ({members} of {seats}); no seat for {e.student!r} as a visitor",
+        )
+
+
 def _overfull_with(course: Course, e: ev.GroupsAllocated | ev.GroupChanged) -> groups.Overfull | None:
     """A group over capacity in some week, were `e` recorded, that was not over it before."""
     before = groups.membership(course)
@@ -363,6 +405,7 @@ CHECKS: dict[type[ev.Event], Callable[[Course, Any], None]] = {
     ev.GroupPreferenceRegistered: _preference,
     ev.GroupsAllocated: _allocated,
     ev.GroupChanged: _group_changed,
+    ev.GroupVisited: _visited,
     ev.AssignmentPublished: _published,
     ev.DeadlineChanged: _deadline_changed,
     ev.SubmissionHandedIn: _handed_in,

@@ -1,7 +1,7 @@
 """One read of one course: the store's views caught up, the course chosen, cut to a clock.
 
 Every read model (`status`, `explain`, `log`, `admission`, `roster`,
-`gradebook`, `exam`) takes a `Reading`; `read` makes one from a store:
+`teams`, `sheet`, `gradebook`, `exam`) takes a `Reading`; `read` makes one from a store:
 
     reading = read("ledger.sqlite", "idl-2025", as_of=datetime(2025, 6, 1, tzinfo=UTC))
     rows = admission(reading)
@@ -143,6 +143,10 @@ class Reading:
     def names(self, students: Iterable[str]) -> dict[str, str]:
         """Students' names, opened from their sealed applications (`[erased]` once destroyed)."""
         return self.views.names(self.course, students)
+
+    def contacts(self, students: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Students' names and emails, opened from their sealed applications (`[erased]` once destroyed)."""
+        return self.views.contacts(self.course, students)
 
 
 def read(

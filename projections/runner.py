@@ -150,13 +150,17 @@ class Views:
 
     def names(self, course: Course, students: Iterable[str]) -> dict[str, str]:
         """Students' names, opened from their sealed applications (`[erased]` once destroyed)."""
+        return {student: name for student, (name, _) in self.contacts(course, students).items()}
+
+    def contacts(self, course: Course, students: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Students' names and emails, opened from their sealed applications (`[erased]` once destroyed)."""
         from ledger import vault
 
         keys = vault.by_student(self.keys(course.name))
-        names = {}
+        contacts = {}
         for student in students:
             application = course.applications.get(student)
             if application is not None:
                 opened = vault.open_application(application.event, application.submitted.id, keys.get(student, {}))
-                names[student] = opened.name
-        return names
+                contacts[student] = (opened.name, opened.email)
+        return contacts

@@ -94,9 +94,12 @@ class Model:
         return instant(self.of_type("AssignmentPublished", assignment=assignment)[0]["deadline"])
 
     def deadline(self, student: str, assignment: str) -> datetime:
-        """"the latest extension for (s, a) in view, else the course's deadline of a" """
+        """"the latest extension for (s, a) in view, else the course's deadline of a" — and, from
+        issue 11 (newer than the SPEC), "an extension never turns a pass into a fail": where a
+        later course-wide move overtook the extension, the course's deadline counts."""
+        course = self.course_deadline(assignment)
         extension = self.latest(self.of_type("ExtensionGranted", student=student, assignment=assignment))
-        return instant(extension["deadline"]) if extension is not None else self.course_deadline(assignment)
+        return max(instant(extension["deadline"]), course) if extension is not None else course
 
     def outcome(self, student: str, assignment: str) -> str:
         """SPEC §5's outcome of `assignment` for `student`, as the gradebook writes it."""

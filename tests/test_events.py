@@ -34,6 +34,7 @@ SPEC_TYPES = {
     "GroupPreferenceRegistered",
     "GroupsAllocated",
     "GroupChanged",
+    "GroupVisited",
     "AssignmentPublished",
     "DeadlineChanged",
     "SubmissionHandedIn",
@@ -99,6 +100,10 @@ EXPECTED: list[tuple[UUID, ev.Event]] = [
         course=C, at=datetime(2025, 4, 15, 8, 0, tzinfo=CEST), student="231045", group="g1",
         reason="timetable clash",
     )),
+    (gid(30), ev.GroupVisited(
+        course=C, at=datetime(2025, 4, 16, 10, 0, tzinfo=CEST), student="231045", group="g2", week=2,
+        reason="a doctor's appointment on Thursday",
+    )),
     (gid(11), ev.AssignmentPublished(
         course=C, at=datetime(2025, 4, 7, 12, 0, tzinfo=CEST), assignment="A01", title="Linear regression",
         deadline=datetime(2025, 4, 14, 10, 0, tzinfo=CEST),
@@ -160,6 +165,7 @@ FIELDS: dict[str, list[tuple[str, Any, Any]]] = {
     "GroupPreferenceRegistered": [("student", S, NO), ("priorities", TUPLE, NO)],
     "GroupsAllocated": [("allocation", dict[str, str], NO), ("seed", N, 0)],
     "GroupChanged": [("student", S, NO), ("group", S, NO), ("reason", S, NO)],
+    "GroupVisited": [("student", S, NO), ("group", S, NO), ("week", N, NO), ("reason", S, NO)],
     "AssignmentPublished": [("assignment", S, NO), ("title", S, NO), ("deadline", T, NO)],
     "DeadlineChanged": [("assignment", S, NO), ("deadline", T, NO), ("reason", S, NO)],
     "SubmissionHandedIn": [("assignment", S, NO), ("team", TUPLE, NO), ("digest", str | None, None)],
@@ -213,7 +219,7 @@ def assert_same(actual: Any, expected: Any, where: str = "$") -> None:
 
 def test_event_types_are_the_spec_types() -> None:
     assert set(ev.EVENT_TYPES) == SPEC_TYPES
-    assert len(ev.EVENT_TYPES) == 20
+    assert len(ev.EVENT_TYPES) == 21
     for name, cls in ev.EVENT_TYPES.items():
         assert cls.__struct_config__.tag == name
 
@@ -313,7 +319,7 @@ def test_schema_is_json_naming_every_type(tmp_path: Path) -> None:
         assert definition["properties"]["type"] == {"enum": [name]}
         assert {"course", "at"} <= set(definition["required"])
         assert definition["additionalProperties"] is False
-    assert len(schema["anyOf"]) == 20
+    assert len(schema["anyOf"]) == 21
     # The envelope's leaf salt (ADR 18): 16 bytes in base64.
     salt = schema["$defs"]["ExamGradedLine"]["properties"]["salt"]["anyOf"][0]
     assert salt["contentEncoding"] == "base64" and salt["minLength"] == salt["maxLength"] == 24
