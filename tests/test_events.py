@@ -250,7 +250,7 @@ def test_golden_line_decodes_to_exact_struct(raw: bytes, expected: tuple[UUID, e
     event_id, event = expected
     line = wire.decode_line(raw)
     assert line.id == event_id
-    assert (line.seq, line.recorded_at, line.recorded_by, line.keys) == (None, None, None, None)
+    assert (line.seq, line.recorded_at, line.recorded_by, line.salt, line.keys) == (None, None, None, None, None)
     assert_same(line.event, event)
 
 
@@ -331,4 +331,7 @@ def test_schema_is_json_naming_every_type(tmp_path: Path) -> None:
         assert {"course", "at"} <= set(definition["required"])
         assert definition["additionalProperties"] is False
     assert len(schema["anyOf"]) == 21
+    # The envelope's leaf salt (ADR 18): 16 bytes in base64.
+    salt = schema["$defs"]["ExamGradedLine"]["properties"]["salt"]["anyOf"][0]
+    assert salt["contentEncoding"] == "base64" and salt["minLength"] == salt["maxLength"] == 24
     assert not (tmp_path / "unused.sqlite").exists()  # printing the schema opens no store
