@@ -95,5 +95,8 @@ def test_postgres_locks_are_let_go_when_a_write_fails(fresh_postgres_url: str) -
         with pytest.raises(RuntimeError), locks.courses([COURSE, uuid.uuid4()]), locks.log():
             raise RuntimeError("the write failed")
     with psycopg.connect(fresh_postgres_url) as conn:
-        held = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()
+        held = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchone()
     assert held == (0,)

@@ -195,7 +195,7 @@ def test_the_store_is_byte_for_byte_unchanged_and_its_root_too(tmp_path: Path) -
     gc.collect()
     digest = subledger(path, "digest")
     before = files(tmp_path)
-    assert set(before) == {"ledger.sqlite", "ledger.sqlite.keys"}
+    assert set(before) == {"ledger.sqlite", "ledger.sqlite.keys", "ledger.sqlite.lock"}
     for args in (("--max-fails", "0"), ("--max-team-size", "1", "--deadline", "A02=2025-04-21T12:00"),
                  ("--excuse", f"{GRACE}:A03", "--format", "json"), ("--known-at", "2025-04-10T00:00")):  # fmt: skip
         assert subledger(path, "what-if", "--as-of", MAY, *args)
