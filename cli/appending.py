@@ -322,22 +322,69 @@ def change_group(session: Session, at: datetime, student: str, group: str, reaso
     return ev.GroupChanged(course=session.course(), at=at, student=student, group=group, reason=reason)
 
 
+def _visit_session(ledger: Any, records: list[Any]) -> list[str]:
+    from ledger.clock import zone
+    from ledger.groups import Weeks, membership
+
+    visit = records[0].event
+    course = ledger.course(visit.course)
+    opened = course.opened
+    slot = next(g.slot for g in opened.groups if g.id == visit.group)
+    session = Weeks(opened).session_of(slot, visit.week).astimezone(zone(opened.timezone))
+    home = membership(course).group(visit.student, visit.week)
+    return [
+        f"{visit.student} visits {visit.group} in week {visit.week}, whose session is "
+        f"{session.strftime('%a %Y-%m-%d %H:%M')} ({opened.timezone}); away from {home} that week"
+    ]
+
+
+@click.command("visit-group")
+@click.argument("student")
+@click.argument("group")
+@click.option("--week", type=int, required=True, help="The week of the visit (1: the first after the registration deadline).")
+@click.option("--reason", required=True, help="Why.")
+@appends(then=_visit_session)
+def visit_group(session: Session, at: datetime, student: str, group: str, week: int, reason: str) -> Any:
+    """Let a participant sit in another group's session once (GroupVisited).
+
+    Like a change, a visit is asked before the earlier session of its week
+    (the week's earliest slot, in the course's time zone). It is refused for
+    the student's own group, a group whose members fill it that week, and a
+    second visit in the same week. It changes no group and takes no seat: the
+    visited group's session sheet lists the student as a visitor, their own
+    group's sheet as away. Week 1 is the week of the first earlier session
+    after the registration deadline.
+
+    \b
+    Example:
+      subledger visit-group 231045 g2 --week 5 --reason "doctor's appointment on Thursday"
+    """
+    from ledger import events as ev
+
+    return ev.GroupVisited(course=session.course(), at=at, student=student, group=group, week=week, reason=reason)
+
+
 @click.command("publish")
 @click.argument("assignment")
 @click.option("--title", required=True, help="The assignment's title.")
 @click.option("--deadline", type=INSTANT, required=True, help="Hand-in deadline (inclusive).")
+@click.option("--transfer", is_flag=True, help="It has a transfer part that master (6-CP) participants must complete.")
 @appends
-def publish(session: Session, at: datetime, assignment: str, title: str, deadline: datetime) -> Any:
+def publish(session: Session, at: datetime, assignment: str, title: str, deadline: datetime, transfer: bool) -> Any:
     """Publish a weekly assignment (AssignmentPublished).
+
+    With --transfer, the assessor may fail a master participant's hand-in
+    for a missing transfer part (assess --verdict transfer_missing).
 
     \b
     Example:
       subledger publish A01 --title "Linear regression" --deadline 2025-04-14T10:00
+      subledger publish A06 --title "Transformers" --deadline 2025-05-19T10:00 --transfer
     """
     from ledger import events as ev
 
     return ev.AssignmentPublished(
-        course=session.course(), at=at, assignment=assignment, title=title, deadline=deadline
+        course=session.course(), at=at, assignment=assignment, title=title, deadline=deadline, transfer=transfer
     )
 
 
@@ -404,6 +451,10 @@ def present(session: Session, at: datetime, assignment: str, student: str, outco
 @appends
 def assess(session: Session, at: datetime, assignment: str, student: str, verdict: str, note: str) -> Any:
     """Record an assessor's verdict on a hand-in (SubmissionAssessed).
+
+    insufficient_effort, uncited_copy and transfer_missing fail the
+    assignment for that student; transfer_missing only for a master
+    participant, on an assignment published with --transfer.
 
     \b
     Example:
@@ -568,6 +619,7 @@ COMMANDS = [
     prefer,
     allocate_groups,
     change_group,
+    visit_group,
     publish,
     move_deadline,
     hand_in,

@@ -146,8 +146,8 @@ COMMAND_MODULES = {
     **dict.fromkeys(
         [
             "open-course", "apply", "accept", "reject", "withdraw", "prefer", "allocate-groups",
-            "change-group", "publish", "move-deadline", "hand-in", "present", "assess", "excuse",
-            "extend", "retract", "close-coursework", "register-exam", "grade", "erase-material",
+            "change-group", "visit-group", "publish", "move-deadline", "hand-in", "present", "assess",
+            "excuse", "extend", "retract", "close-coursework", "register-exam", "grade", "erase-material",
         ],
         "cli.appending",
     ),
@@ -156,6 +156,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(["digest", "verify", "receipt", "verify-receipt", "keygen", "postgres-roles"], "cli.integrity"),
     "import-moodle": "cli.moodle",
     "report": "cli.report",
+    "what-if": "cli.what_if",
     "completion": "cli.shell",
 }
 

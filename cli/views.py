@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from projections.formats import Table
     from projections.reading import Reading
 
-EXTENSIONS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".xlsx": "xlsx", ".txt": "table"}
+EXTENSIONS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".xlsx": "xlsx", ".txt": "table", ".html": "html"}
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,8 @@ class Output:
             out.write("".join(line + "\n" for line in lines).encode())
 
 
-def output_options(
-    formats: bool = True, also: tuple[str, ...] = ()
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Give a command `--as-of`, `--known-at`, `-o` (and `--format`, with `also` its own formats), passed on as `out`."""
+def output_options(formats: bool = True, more: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command `--as-of`, `--known-at`, `-o` (and `--format`, with `more` formats), passed on as `out`."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -114,7 +112,7 @@ def output_options(
         if formats:
             options.append(
                 click.option(
-                    "--format", "fmt", type=click.Choice((*FORMATS, *also)),
+                    "--format", "fmt", type=click.Choice(FORMATS + more),
                     help="Output format (default: table on a terminal, csv in a pipe).",
                 )
             )  # fmt: skip
@@ -128,13 +126,15 @@ def output_options(
 # -- reading ----------------------------------------------------------------------
 
 
-def read(session: Session, out: Output, student: str | None = None) -> Reading:
-    """The course the session names, read from its store under the output's clock."""
+def read(session: Session, out: Output, student: str | None = None, writes: bool = True) -> Reading:
+    """The course the session names, read from its store under the output's clock (`writes`: see `projections.reading.read`)."""
     from projections.reading import BadClock
     from projections.reading import read as read_course
 
     try:
-        return read_course(session.store, session.course_option, as_of=out.as_of, known_at=out.known_at, student=student)
+        return read_course(
+            session.store, session.course_option, as_of=out.as_of, known_at=out.known_at, student=student, writes=writes
+        )
     except BadClock as error:
         raise click.BadParameter(str(error), param_hint="--" + error.field.replace("_", "-")) from None
 
@@ -151,7 +151,8 @@ def status(session: Session, student: str | None, out: Output) -> None:
 
     For a student: programme, group, admission status (on_track, at_risk,
     excluded, admitted, withdrawn) and every published assignment's outcome
-    (passed, failed:REASON, excused, exempt, open) with the rule behind it.
+    (passed, failed:REASON, excused, exempt, open) against their own
+    deadline, with the rule behind it and the reason of an extension.
     For the course: seats, groups, status counts, and per assignment how many
     passed, were excused, exempt, failed or are still open. With --format
     other than table, only the table is written.
@@ -205,8 +206,8 @@ def explain(session: Session, student: str, out: Output) -> None:
     """Why a student's status and outcomes are what they are.
 
     Names the rule of each outcome and, for every fail, excuse and exemption,
-    cites the events behind it: position, type, what it says, id, and who
-    recorded it when.
+    and every outcome an extension decides, cites the events behind it:
+    position, type, what it says, id, and who recorded it when.
 
     \b
     Example:
@@ -219,30 +220,38 @@ def explain(session: Session, student: str, out: Output) -> None:
     out.text(rendering.explanation(why(read(session, out), student)))
 
 
-EXPORTS = ("admission", "roster", "gradebook", "exam", "events")
+EXPORTS = ("admission", "roster", "teams", "gradebook", "exam", "events", "sheet")
 HIS_VIEWS = ("exam", "admission")  # the exam office's lists (--format his)
 
 
 @click.command("export")
 @click.argument("view", type=click.Choice(EXPORTS))
-@output_options(also=("his",))
+@click.option("--group", metavar="G", help="sheet: the exercise group.")
+@click.option("--assignment", metavar="A", help="sheet: the assignment presented at the session.")
+@output_options(more=("html", "his"))
 @click.option(
     "--exam-date", type=click.DateTime(["%Y-%m-%d", "%d.%m.%Y"]), metavar="DATE",
     help="The exam's date for --format his (pdatum; default: the day each grade was recorded at).",
 )  # fmt: skip
 @click.pass_obj
-def export(session: Session, view: str, out: Output, exam_date: datetime | None) -> None:
+def export(
+    session: Session, view: str, group: str | None, assignment: str | None, out: Output, exam_date: datetime | None
+) -> None:
     """Write a view for grading; `events` is the whole ledger as JSONL.
 
     \b
     admission: student, name, programme, credits, group, passed, excused,
                failed, open, status, reasons (A03:late;A05:absent); every
                admitted student, withdrawn ones included
-    roster:    kind, group, slot, assignment, members: a `group` row per
-               exercise group, `unplaced` for participants in none, a `team`
-               row per team and assignment (members joined by `;`)
+    roster:    student, name, email, programme, group, from_week,
+               until_week: every participant, group by group (those in
+               none last), in the group of the clock's week since from_week
+               (until_week: its last week, when a later change is recorded)
+    teams:     assignment, members, hand_ins, last: a row per team that
+               handed in, per assignment (members joined by `;`)
     gradebook: student, name, one column per assignment (its outcome:
-               passed, failed:REASON, excused, exempt, open); participants
+               passed, failed:REASON, excused, exempt, open), extensions
+               (A02:T;… the participant's own deadlines); participants
     exam:      student, name, programme, credits, mode, grade, result,
                certificate (registered candidates)
     events:    the ledger as JSONL (--format jsonl, its only format) with ids,
@@ -251,9 +260,18 @@ def export(session: Session, view: str, out: Output, exam_date: datetime | None)
                which restores to the digest it had then. --as-of T: the
                events that had happened by T, as new events without
                positions, which import into an empty store as a new history
+    sheet:     a tutor's session sheet (--group G --assignment A): the
+               session of G in which A is presented, its first after A's
+               deadline; members (away ones marked), visitors, with whom and
+               how each handed in A against their own deadline, and an empty
+               column to tick the presentation. Columns: student, name,
+               attends, other_group, handed_in_with, handed_in, deadline,
+               hand_in (on_time, late, missing, open, excused, exempt),
+               presented. --format html: a page that prints on A4
 
-    Formats: csv, json, jsonl, xlsx, table. Names come from the sealed
-    application material (`[erased]` once it is destroyed).
+    Formats: csv, json, jsonl, xlsx, table (and html for the sheet, his for
+    exam and admission). Names come from the sealed application material
+    (`[erased]` once destroyed).
 
     --format his writes the exam office's list for HIS (LSF/QIS) grade entry
     (docs/exam-office.md): `exam` as mtknr, nachname, vorname, bewertung
@@ -266,19 +284,55 @@ def export(session: Session, view: str, out: Output, exam_date: datetime | None)
     Example:
       subledger export admission -o admission.xlsx
       subledger export gradebook --as-of 2025-07-15T00:00 --format json
+      subledger export sheet --group g1 --assignment A03 -o sheet-g1-A03.html
       subledger export events -o backup.jsonl
       subledger export events --known-at 2025-06-01T00:00 -o as-found-on-1-june.jsonl
       subledger export exam --format his --exam-date 2025-07-16 -o prf-idl.xlsx
     """
+    if view != "sheet" and (group or assignment):
+        raise click.UsageError("--group and --assignment choose a session sheet: `export sheet --group G --assignment A`")
     if out.fmt == "his":
         _his(session, view, out, exam_date)
         return
     if exam_date is not None:
         raise click.UsageError("--exam-date is the pdatum of the exam office's list: use it with --format his")
+    if view == "sheet":
+        _session_sheet(session, out, group, assignment)
+        return
+    if out.format == "html":
+        raise click.BadParameter("html is the session sheet's format; this view is csv, json, jsonl, xlsx or table",
+                                 param_hint="--format")  # fmt: skip
     if view == "events":
         _events(session, out)
         return
     out.table(sheet(view, read(session, out)))
+
+
+def _session_sheet(session: Session, out: Output, group: str | None, assignment: str | None) -> None:
+    """A tutor's session sheet, as a table or as a printable HTML page."""
+    from projections import sheet as sessions
+    from projections.formats import table
+
+    if not group or not assignment:
+        raise click.UsageError("a session sheet needs --group G and --assignment A")
+    fmt = out.format
+    if fmt == "html" and out.path in (None, "-") and sys.stdout.isatty():
+        raise click.UsageError("the sheet is an HTML page: write it to a file with -o FILE")
+    found = sessions.sheet(read(session, out), group, assignment)
+    if fmt == "html":
+        from projections.sheet_page import html
+
+        with out.stream() as stream:
+            stream.write(html(found).encode("utf-8"))
+        return
+    title = f"sheet {found.group} {found.assignment} week {found.week}"
+    preamble = [
+        f"{found.title} ({found.course}): group {found.group} ({found.slot}), week {found.week}, "
+        f"session {found.session.strftime('%a %Y-%m-%d %H:%M')} ({found.timezone})",
+        f"{found.assignment} {found.assignment_title}, deadline {found.deadline.strftime('%a %Y-%m-%d %H:%M')}",
+        "",
+    ]
+    out.table(table(found.rows, sessions.SheetRow, title=title), preamble)
 
 
 def _his(session: Session, view: str, out: Output, exam_date: datetime | None) -> None:
@@ -293,13 +347,13 @@ def _his(session: Session, view: str, out: Output, exam_date: datetime | None) -
         raise click.UsageError("--exam-date is the pdatum of the exam list: use it with export exam")
     reading = read(session, out)
     if view == "exam":
-        sheet = his.exam_sheet(reading, exam_date.date() if exam_date else None)
+        listing = his.exam_sheet(reading, exam_date.date() if exam_date else None)
     else:
-        sheet = his.admission_sheet(reading)
+        listing = his.admission_sheet(reading)
         if reading.course.closed is None:
             click.echo("note: coursework is not closed: no one is admitted to the exam yet", err=True)
     with out.stream() as stream:
-        his.write(sheet, stream, xlsx=out.path is not None and out.path.lower().endswith(".xlsx"))
+        his.write(listing, stream, xlsx=out.path is not None and out.path.lower().endswith(".xlsx"))
 
 
 def _events(session: Session, out: Output) -> None:
@@ -326,13 +380,15 @@ def _events(session: Session, out: Output) -> None:
 
 def sheet(view: str, reading: Reading) -> Table:
     """An export view of `reading` as a table."""
-    from projections import admission, exam, gradebook, roster
+    from projections import admission, exam, gradebook, roster, teams
     from projections.formats import table
 
     if view == "admission":
         return table(admission.admission(reading), admission.AdmissionRow, title=view)
     if view == "roster":
         return table(roster.roster(reading), roster.RosterRow, title=view)
+    if view == "teams":
+        return table(teams.teams(reading), teams.TeamRow, title=view)
     if view == "gradebook":
         book = gradebook.gradebook(reading)
         return table(book.rows, gradebook.GradebookRow, title=view, spread=book.assignments)

@@ -1,9 +1,13 @@
 """The ledger application: load a course, check the rules, append, retry on conflict.
 
 Each course offering is one eventsourcing stream (a small aggregate: its size is
-bounded by the course, not by the store). Two writers that decide on the same
-course state race for the same stream version; the loser's insert fails as a
-whole, and it decides again on fresh state (ADR 0002).
+bounded by the course, not by the store). Writers take turns (ADR 18): an
+append holds its courses' locks from reading them to its commit, so it decides
+on a state no other writer changes meanwhile, and holds the log's lock only
+while it takes its positions and its time from the store's clock and writes.
+The inserts still name the stream version and position they expect: a writer
+that took no lock (an older subledger) is caught there, and the append is
+decided again on fresh state (ADR 2).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import base64
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -35,7 +40,9 @@ from ledger.bulk import paused_gc
 from ledger.course import Course
 from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, Stale, StoreError, first_line
 from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
+from ledger.leaves import new_salts
 from ledger.store import LogRow, cannot_open, is_postgres, material, sqlite_file, store_env
+from ledger.store.log import PositionTaken
 
 if TYPE_CHECKING:
     from ledger.checkpoint import Checkpoint  # only a restore with --checkpoint needs it
@@ -110,6 +117,10 @@ class _Batch:
     restoring: bool = False  # a whole export into an empty store: envelopes are kept
     restore_seen: int = 0  # lines of the restore so far: the seq the next one must carry
     last_recorded_at: datetime | None = None  # of the restore's previous line
+    # The leaf salts a restore's lines carry, by record id (None: an unsalted leaf of format 1,
+    # from an export made before ADR 18); every other new record gets a fresh salt when written.
+    restored_salts: dict[UUID, bytes | None] = field(default_factory=dict)
+    restore_salted: bool = False  # a line of the restore carried a salt: every later one must
     expected: Checkpoint | None = None  # the checkpoint a restore must match
     # Application material, by the id of the new record it concerns: fields of a
     # line that hold their stored token already, and the keys each erasure
@@ -249,28 +260,41 @@ class Ledger(Application[UUID]):
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 _back_off(attempt)
-            batch = self._decide(lines, actor, expected, progress)
-            if decided_on is not None and any(n != decided_on for n in batch.stored_versions.values()):
-                raise Stale("the course changed while the command was deciding")
-            if batch.problems:
-                raise ImportRejected(batch.problems)
-            if expected is not None and not batch.restoring:
-                raise Refused(
-                    "restore-checkpoint",
-                    "a checkpoint checks a restore of an events export into an empty store; this import is not one",
-                )
-            if dry_run or not batch.new:
-                if dry_run and batch.expected is not None:
-                    self._write(batch, commit=False)  # checks the checkpoint, writes nothing
-                return Imported([r for r, _ in batch.new], batch.skipped)
-            try:
-                self._write(batch)
-            except IntegrityError:
-                continue  # another writer came first: decide again on fresh state
-            except PersistenceError as error:
-                raise StoreError(f"the store refused the write: {first_line(error)}") from None
-            return Imported([r for r, _ in batch.new], batch.skipped)
+            with self._deciding(lines, dry_run):
+                batch = self._decide(lines, actor, expected, progress)
+                if decided_on is not None and any(n != decided_on for n in batch.stored_versions.values()):
+                    raise Stale("the course changed while the command was deciding")
+                if batch.problems:
+                    raise ImportRejected(batch.problems)
+                if expected is not None and not batch.restoring:
+                    raise Refused(
+                        "restore-checkpoint",
+                        "a checkpoint checks a restore of an events export into an empty store; this import is not one",
+                    )
+                if dry_run or not batch.new:
+                    if dry_run and batch.expected is not None:
+                        self._write(batch, commit=False)  # checks the checkpoint, writes nothing
+                    return Imported([r for r, _ in batch.new], batch.skipped)
+                try:
+                    placed = self._write(batch)
+                except IntegrityError:
+                    continue  # a writer that took no lock came first: decide again on fresh state
+                except PersistenceError as error:
+                    raise StoreError(f"the store refused the write: {first_line(error)}") from None
+                return Imported(placed, batch.skipped)
         raise StoreError(f"gave up after {MAX_ATTEMPTS} write conflicts; try again")
+
+    def _deciding(self, lines: list[tuple[int, wire.Line]], dry_run: bool) -> AbstractContextManager[None]:
+        """The locks of the courses `lines` name, held from the decision to the commit (ADR 18).
+
+        None for a dry run, which writes nothing, nor on a store not yet made: a
+        refusal must leave no file, so its write takes the lock once it has made
+        the store, and checks there what the decision rested on.
+        """
+        if dry_run or self.unborn:
+            return nullcontext()
+        streams = {stream_id(line.event.course) for _, line in lines}
+        return self.recorder.locks.courses(sorted(streams))  # type: ignore[attr-defined,no-any-return]
 
     def _decide(
         self,
@@ -283,7 +307,7 @@ class Ledger(Application[UUID]):
         batch.restoring = batch.head == 0 and any(line.restores for _, line in lines)
         batch.expected = expected if batch.restoring else None
         elsewhere = self._ids_elsewhere(batch.head, lines)
-        now = self._store_clock(batch.head)
+        now = clock.now()  # the records' time until the write gives them the store's (`_place`)
         for done, (number, line) in enumerate(lines, start=1):
             if progress is not None and done % PROGRESS_EVERY == 0:
                 progress(done, len(lines))
@@ -302,7 +326,12 @@ class Ledger(Application[UUID]):
         return batch
 
     def _decide_line(
-        self, batch: _Batch, line: wire.Line, actor: str, now: datetime, elsewhere: dict[UUID, UUID]
+        self,
+        batch: _Batch,
+        line: wire.Line,
+        actor: str,
+        now: datetime,
+        elsewhere: dict[UUID, tuple[UUID, bytes | None]],
     ) -> None:
         event = line.event  # its keys and sealed fields were checked by _material_of
         batch.restore_seen += batch.restoring  # counted before any refusal: one bad line is one error
@@ -316,23 +345,27 @@ class Ledger(Application[UUID]):
             raise Refused("unknown-course", f"no course {event.course!r} has been opened")
         event = wire.localize(event, tz)
         event_id = line.id or wire.content_id(event)
-        if event_id in elsewhere and elsewhere[event_id] != stream_id(event.course):
+        if event_id in elsewhere and elsewhere[event_id][0] != stream_id(event.course):
             raise Refused("id-conflict", f"event {event_id} exists in another course")
         existing = course.by_id.get(event_id)
         if existing is not None:
-            if not self._same_content(course, existing, event, stored=existing.position <= batch.head):
+            stored = existing.position <= batch.head
+            if not self._same_content(course, existing, event, stored=stored):
                 raise Refused("id-conflict", f"event {event_id} exists with different content")
-            _check_same_envelope(line, existing)
+            # The stored salt of an event is known where the line named its id (a restore's lines do).
+            known = elsewhere.get(event_id) if stored else None
+            _check_same_envelope(line, existing, known[1] if known else None, known is not None)
             batch.skipped += 1
             return
         position = batch.head + len(batch.new) + 1
         if batch.restoring:
             recorded_at, recorded_by = _restored_envelope(batch, line, position, now)
+            batch.restored_salts[event_id] = line.salt
         elif line.restores:
             raise Refused(
                 "restore-empty-store",
-                "seq, recorded_at and recorded_by come from the store's clock and --actor; a line "
-                f"keeps them only in a restore into an empty store, and this one holds {batch.head} "
+                "seq, recorded_at, recorded_by and salt come from the store's clock, --actor and chance; a "
+                f"line keeps them only in a restore into an empty store, and this one holds {batch.head} "
                 "events: drop them to import the event as a new one",
             )
         else:
@@ -353,8 +386,8 @@ class Ledger(Application[UUID]):
 
         So `recorded_at` never decreases along the log, whatever the writers'
         clocks say, and a `--known-at` view is always a prefix of the log: the
-        ledger as it was at some moment (ADR 10). The write is guarded by the
-        head read here, so no other writer slips in between.
+        ledger as it was at some moment (ADR 10). It is read under the log's
+        lock, with `head`, so no other writer slips in between (ADR 18).
         """
         now = clock.now()
         if head == 0:
@@ -372,8 +405,8 @@ class Ledger(Application[UUID]):
             batch.stored_versions[name] = len(course.records)
         return course
 
-    def _ids_elsewhere(self, head: int, lines: list[tuple[int, wire.Line]]) -> dict[UUID, UUID]:
-        """Explicit ids of imported `lines` that the store already holds, with their streams."""
+    def _ids_elsewhere(self, head: int, lines: list[tuple[int, wire.Line]]) -> dict[UUID, tuple[UUID, bytes | None]]:
+        """Explicit ids of imported `lines` that the store already holds, with their streams and leaf salts."""
         ids = [line.id for number, line in lines if line.id is not None and number]
         if head == 0 or not ids:
             return {}  # an empty store holds none; a command's own ids (line 0) are new
@@ -394,15 +427,57 @@ class Ledger(Application[UUID]):
             before = msgspec.structs.replace(before, **blank)
         return before == incoming
 
-    def _write(self, batch: _Batch, commit: bool = True) -> None:
-        if self.unborn and commit:
+    def _write(self, batch: _Batch, commit: bool = True) -> list[Recorded]:
+        """Write the batch, each record at its place; return the records as written.
+
+        Under the log's lock the head and the store's clock are read, the
+        records get their positions and `recorded_at` from them, and the
+        insert commits before the lock is let go: positions and `recorded_at`
+        rise together along the log, so a `--known-at` view is a prefix of it
+        (ADR 10). A restore was decided for an empty store: if another writer
+        came first, `PositionTaken`, and it is decided again (and refused).
+        With `commit` False (a dry run) a restore's checkpoint is checked and
+        nothing is written.
+        """
+        if not commit:
+            self._checked(batch, [r for r, _ in batch.new])
+            return []
+        if self.unborn:
             self._be_born()
+        with self.recorder.locks.log():  # type: ignore[attr-defined]
+            head = self.recorder.head()[0]  # type: ignore[attr-defined]
+            if batch.restoring and head != batch.head:
+                raise PositionTaken(f"the store holds {head} events now; a restore needs an empty one")
+            placed = self._place(batch, head)
+            pending, ids, salts, changes = self._checked(batch, placed)
+            self.events.put(pending, ids=ids, salts=salts, material=changes, first_position=head + 1)
+        return placed
+
+    def _place(self, batch: _Batch, head: int) -> list[Recorded]:
+        """The new records at their places after `head`, recorded now by the store's clock
+        (a restore's keep the positions and times they carry: the store was empty)."""
+        if batch.restoring:
+            return [record for record, _ in batch.new]
+        now = self._store_clock(head)
+        return [
+            msgspec.structs.replace(record, position=head + n, recorded_at=now)
+            for n, (record, _) in enumerate(batch.new, start=1)
+        ]
+
+    def _checked(
+        self, batch: _Batch, placed: list[Recorded]
+    ) -> tuple[list[Pending], list[UUID], list[bytes | None], list[material.Change]]:
+        """What the store is to write for `placed`, the batch's records at their places:
+        the pending events, their ids and leaf salts, and the material keys they make or
+        destroy. A restore must be its checkpoint's log, or `Refused` before anything is written."""
         versions = dict(batch.stored_versions)
         pending: list[Pending] = []
         ids: list[UUID] = []
+        salts: list[bytes | None] = []
         changes: list[material.Change] = []
         keys_of: dict[str, dict[tuple[str, str], bytes]] = {}
-        for record, line_keys in batch.new:
+        fresh = iter(new_salts(0 if batch.restoring else len(placed)))
+        for record, (_, line_keys) in zip(placed, batch.new, strict=True):
             event = record.event
             name = event.course
             if isinstance(event, ev.ApplicationSubmitted):
@@ -424,13 +499,12 @@ class Ledger(Application[UUID]):
             envelope = Envelope(record.id, record.recorded_at, record.recorded_by, event)
             pending.append(Pending(stream_id(name), versions[name], envelope))
             ids.append(record.id)
+            salts.append(batch.restored_salts[record.id] if batch.restoring else next(fresh))
         if batch.expected is not None:  # a restore must be the checkpoint's log before it is written
             from ledger.integrity import check_restore
 
-            check_restore(batch.expected, ids, [self.mapper.to_stored_event(p) for p in pending])
-        if not commit:
-            return
-        self.events.put(pending, ids=ids, material=changes, first_position=batch.head + 1)
+            check_restore(batch.expected, ids, [self.mapper.to_stored_event(p) for p in pending], salts)
+        return pending, ids, salts, changes
 
     # -- reading -------------------------------------------------------------
 
@@ -500,6 +574,14 @@ def _restored_envelope(batch: _Batch, line: wire.Line, position: int, now: datet
             f"this line lacks {', '.join(lacking)}",
         )
     assert line.seq is not None and line.recorded_at is not None and line.recorded_by is not None
+    if line.salt is None and batch.restore_salted:
+        # A store salts every leaf since ADR 18; only events recorded before lack a salt.
+        raise Refused(
+            "restore-envelope",
+            "this line lacks salt, and a line before it carries one: in an export, every event after "
+            "a salted one is salted",
+        )
+    batch.restore_salted = batch.restore_salted or line.salt is not None
     expected = batch.restore_seen
     if line.seq != expected or (position != expected and not batch.problems):
         # (The second: a line before it was already in the store, i.e. in the file twice.)
@@ -524,21 +606,22 @@ def _restored_envelope(batch: _Batch, line: wire.Line, position: int, now: datet
     return recorded_at, line.recorded_by
 
 
-def _check_same_envelope(line: wire.Line, existing: Recorded) -> None:
-    """`Refused` when a line names an event in the store but not the envelope it was stored with."""
+def _check_same_envelope(line: wire.Line, existing: Recorded, salt: bytes | None, salt_known: bool) -> None:
+    """`Refused` when a line names an event in the store but not the envelope it was stored with
+    (`salt`: its leaf's, where known)."""
     if not line.restores:
         return
-    given = {
+    given: dict[str, tuple[object, object]] = {
         "seq": (line.seq, existing.position),
         "recorded_at": (
             _utc(line.recorded_at) if line.recorded_at else None,
             existing.recorded_at,
         ),
         "recorded_by": (line.recorded_by, existing.recorded_by),
+        "salt": (line.salt if salt_known else None, salt),
     }
     differs = [
-        f"{name} {_iso(said) if isinstance(said, datetime) else said} (stored: "
-        f"{_iso(kept) if isinstance(kept, datetime) else kept})"
+        f"{name} {_shown(said)} (stored: {_shown(kept)})"
         for name, (said, kept) in given.items()
         if said is not None and said != kept
     ]
@@ -556,6 +639,15 @@ def _utc(moment: datetime) -> datetime:
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def _shown(value: object) -> str:
+    """An envelope field's value as a line would carry it."""
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return "none" if value is None else str(value)
 
 
 def _bad(number: int, refused: Refused) -> BadLine:

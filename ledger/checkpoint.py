@@ -2,9 +2,10 @@
 
 A checkpoint names a ledger, a log size and the Merkle root at that size, in the
 text format of a C2SP tlog checkpoint, optionally signed as a C2SP signed note
-with Ed25519. A receipt is one event as stored with an inclusion proof of its leaf that,
-checked against a checkpoint, shows the event is in the log without revealing
-any other.
+with Ed25519. A receipt is one event as stored, with its leaf's salt and an
+inclusion proof of its leaf that, checked against a checkpoint, shows the event
+is in the log without revealing any other: the other events appear only as
+hashes of salted leaves, which confirm no guess of their content (ADR 18).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from ledger.leaves import LEAF_FORMAT, leaf
+from ledger.leaves import FORMATS, LEAF_FORMAT, SALT_SIZE, format_of, leaf
 from ledger.merkle import HASH_SIZE, verify_inclusion
 
 if TYPE_CHECKING:
@@ -294,13 +295,14 @@ _RECEIPT_FIELDS = (
     "version",
     "topic",
     "leaf_format",
+    "salt",
     "content_hash",
     "leaf",
     "proof",
     "stored",
 )
 # The JSON type of each field; hashes and the stored bytes travel as strings.
-_RECEIPT_JSON_TYPES: dict[str, type] = {
+_RECEIPT_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
     "origin": str,
     "size": int,
     "index": int,
@@ -310,12 +312,15 @@ _RECEIPT_JSON_TYPES: dict[str, type] = {
     "version": int,
     "topic": str,
     "leaf_format": int,
+    "salt": (str, type(None)),
     "content_hash": str,
     "leaf": str,
     "proof": list,
     "stored": str,
 }
-_JSON_NAMES: dict[type, str] = {str: "string", int: "integer", list: "array"}
+_JSON_NAMES: dict[type | tuple[type, ...], str] = {
+    str: "string", int: "integer", list: "array", (str, type(None)): "string or null",
+}  # fmt: skip
 _MAX_TOPIC = 2**16 - 1  # the leaf stores the topic's length in two bytes
 
 
@@ -335,10 +340,11 @@ class Receipt:
     """One event as stored, with an inclusion proof of its leaf in the log of a given size.
 
     The receipt carries everything its leaf commits to (position, ids, version,
-    topic and the stored bytes), so its verifier recomputes the leaf instead of
-    trusting one: no claim of a receipt can be changed without breaking the
-    proof (ADR 10). The stored bytes are the event's envelope as the store holds
-    it, application material sealed; the proof holds only hashes of the others.
+    topic, the salt and the stored bytes), so its verifier recomputes the leaf
+    instead of trusting one: no claim of a receipt can be changed without
+    breaking the proof (ADR 10). The stored bytes are the event's envelope as
+    the store holds it, application material sealed; the proof holds only
+    hashes of the others, of salted leaves (ADR 18).
     """
 
     origin: str
@@ -353,6 +359,7 @@ class Receipt:
     content_hash: bytes  # SHA-256 of `stored`
     leaf: bytes
     proof: Sequence[bytes]
+    salt: bytes | None = None  # of this event's leaf; None only in a leaf of format 1
     leaf_format: int = LEAF_FORMAT
 
     def __post_init__(self) -> None:
@@ -384,6 +391,8 @@ class Receipt:
         for name in ("content_hash", "leaf"):
             if len(getattr(self, name)) != HASH_SIZE:
                 raise ValueError(f"receipt {name} must be {HASH_SIZE} bytes")
+        if self.salt is not None and (not isinstance(self.salt, bytes) or len(self.salt) != SALT_SIZE):
+            raise ValueError(f"receipt salt must be {SALT_SIZE} bytes")
         proof = tuple(self.proof)
         if not all(isinstance(p, bytes) and len(p) == HASH_SIZE for p in proof):
             raise ValueError(f"every receipt proof hash must be {HASH_SIZE} bytes")
@@ -398,6 +407,7 @@ class Receipt:
             content_hash=_b64encode(self.content_hash),
             leaf=_b64encode(self.leaf),
             proof=[_b64encode(p) for p in self.proof],
+            salt=_b64encode(self.salt) if self.salt is not None else None,
             stored=self.stored.decode("utf-8"),  # the store writes JSON: always UTF-8
         )
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -412,6 +422,7 @@ class Receipt:
         # Exact JSON types: a JSON true is not a size, whatever Python's bool says.
         if type(data) is not dict:
             raise ValueError("receipt is not a JSON object")
+        data.setdefault("salt", None)  # receipts made before ADR 18 have none: their leaves are unsalted (format 1)
         missing = [k for k in _RECEIPT_FIELDS if k not in data]
         unknown = sorted(k for k in data if k not in _RECEIPT_FIELDS)
         if missing:
@@ -419,7 +430,7 @@ class Receipt:
         if unknown:
             raise ValueError(f"receipt has unknown field(s): {', '.join(unknown)}")
         for name, kind in _RECEIPT_JSON_TYPES.items():
-            if type(data[name]) is not kind:
+            if type(data[name]) not in (kind if isinstance(kind, tuple) else (kind,)):
                 raise ValueError(f"receipt {name} is not a JSON {_JSON_NAMES[kind]}")
         proof = data["proof"]
         if not all(type(p) is str for p in proof):
@@ -438,6 +449,7 @@ class Receipt:
             version=data["version"],
             topic=data["topic"],
             leaf_format=data["leaf_format"],
+            salt=_b64decode(data["salt"], "receipt salt") if data["salt"] is not None else None,
             stored=stored,
             content_hash=_b64decode(data["content_hash"], "receipt content_hash"),
             leaf=_b64decode(data["leaf"], "receipt leaf"),
@@ -470,9 +482,15 @@ def check_receipt(receipt: Receipt, checkpoint: Checkpoint) -> Recorded:
         raise ValueError(
             f"receipt index {receipt.index} does not go with position {receipt.position}"
         )
-    if receipt.leaf_format != LEAF_FORMAT:
+    if receipt.leaf_format not in FORMATS:
         raise ValueError(
-            f"receipt leaf format {receipt.leaf_format} is unknown (this program knows {LEAF_FORMAT})"
+            f"receipt leaf format {receipt.leaf_format} is unknown "
+            f"(this program knows {', '.join(map(str, FORMATS))})"
+        )
+    if receipt.leaf_format != format_of(receipt.salt):
+        raise ValueError(
+            f"receipt leaf format {receipt.leaf_format} does not go with "
+            + ("a salt" if receipt.salt is not None else "no salt")
         )
     if hashlib.sha256(receipt.stored).digest() != receipt.content_hash:
         raise ValueError("the receipt's content hash is not the SHA-256 of the event it carries")
@@ -483,6 +501,7 @@ def check_receipt(receipt: Receipt, checkpoint: Checkpoint) -> Recorded:
         receipt.version,
         receipt.topic.encode(),
         receipt.stored,
+        receipt.salt,
     )
     if recomputed != receipt.leaf:
         raise ValueError(

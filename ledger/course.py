@@ -186,6 +186,7 @@ class Course:
         self.preferences: Chosen[str] = Chosen.last()
         self.allocations: list[Recorded] = []
         self.group_changes: dict[str, list[Recorded]] = {}
+        self.visits: dict[str, list[Recorded]] = {}
         self.assignments: dict[str, Recorded] = {}
         self.deadlines: Chosen[str] = Chosen.deadline()
         self.hand_ins: dict[str, list[Recorded]] = {}
@@ -260,6 +261,8 @@ class Course:
                 self.allocations.append(record)
             case ev.GroupChanged():
                 self.group_changes.setdefault(e.student, []).append(record)
+            case ev.GroupVisited():
+                self.visits.setdefault(e.student, []).append(record)
             case ev.AssignmentPublished():
                 self.assignments[e.assignment] = record
                 self.deadlines.add(e.assignment, record)
@@ -311,6 +314,8 @@ class Course:
                 _remove(self.allocations, record)
             case ev.GroupChanged():
                 _discard_from(self.group_changes, e.student, record)
+            case ev.GroupVisited():
+                _discard_from(self.visits, e.student, record)
             case ev.AssignmentPublished():
                 if self.assignments.get(e.assignment) is record:
                     del self.assignments[e.assignment]

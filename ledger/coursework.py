@@ -14,7 +14,7 @@ from ledger import events as ev
 from ledger.course import Course, visible
 from ledger.events import Recorded
 
-NEGATIVE_VERDICTS = ("uncited_copy", "insufficient_effort")
+NEGATIVE_VERDICTS = ("uncited_copy", "insufficient_effort", "transfer_missing")
 NEGATIVE_OUTCOMES = ("failed_to_explain", "absent")
 
 
@@ -60,16 +60,18 @@ def outcome(course: Course, student: str, assignment: str, clock: datetime) -> O
     deadline: datetime = deadline_record.event.deadline  # type: ignore[union-attr]
     extended = isinstance(deadline_record.event, ev.ExtensionGranted)
     the_deadline = "the extended deadline" if extended else "the deadline"
-    extension = (deadline_record,) if extended else ()
     hand_ins = [h for h in course.hand_ins.get(assignment, ()) if student in h.event.team]  # type: ignore[union-attr]
     on_time = [h for h in hand_ins if h.event.at <= deadline]
+    # The extension is evidence where only it makes a hand-in on time.
+    needed = extended and on_time and all(h.event.at > course.deadline(assignment) for h in on_time)
+    extension = (deadline_record,) if needed else ()
     presentation = course.presentations.get((assignment, student))
     assessment = course.assessments.get((assignment, student))
     verdict = assessment.event.verdict if assessment else None  # type: ignore[union-attr]
     shown = presentation.event.outcome if presentation else None  # type: ignore[union-attr]
     if on_time and verdict not in NEGATIVE_VERDICTS and shown not in NEGATIVE_OUTCOMES:
         evidence = (on_time[-1], *extension, *(r for r in (presentation, assessment) if r))
-        rule = "handed in by the extended deadline" if extended else "handed in on time"
+        rule = "handed in by the extended deadline" if extension else "handed in on time"
         return Outcome(assignment, "passed", rule=rule, evidence=evidence)
     for excuse in course.excuses.get(student, ()):
         if assignment in excuse.event.assignments:  # type: ignore[union-attr]
@@ -78,11 +80,11 @@ def outcome(course: Course, student: str, assignment: str, clock: datetime) -> O
         if verdict in NEGATIVE_VERDICTS:
             assert assessment is not None
             return Outcome(
-                assignment, "failed", str(verdict), "assessed as " + str(verdict), (on_time[-1], assessment)
+                assignment, "failed", str(verdict), "assessed as " + str(verdict), (on_time[-1], *extension, assessment)
             )
         assert presentation is not None
         return Outcome(
-            assignment, "failed", str(shown), "presentation: " + str(shown), (on_time[-1], presentation)
+            assignment, "failed", str(shown), "presentation: " + str(shown), (on_time[-1], *extension, presentation)
         )
     if clock > deadline:
         if hand_ins:

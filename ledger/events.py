@@ -23,7 +23,7 @@ import msgspec
 
 Programme = Literal["bachelor", "master"]
 Outcome = Literal["explained", "failed_to_explain", "absent"]
-Verdict = Literal["sufficient", "insufficient_effort", "uncited_copy"]
+Verdict = Literal["sufficient", "insufficient_effort", "uncited_copy", "transfer_missing"]
 ExamMode = Literal["graded", "certificate"]
 
 CREDITS: dict[str, int] = {"bachelor": 5, "master": 6}
@@ -203,17 +203,35 @@ class GroupChanged(Event, frozen=True, kw_only=True, tag="GroupChanged"):
         return f"{self.student} to group {self.group}: {self.reason}"
 
 
-class AssignmentPublished(Event, frozen=True, kw_only=True, tag="AssignmentPublished"):
-    """A weekly programming assignment is set, with its deadline."""
+class GroupVisited(Event, frozen=True, kw_only=True, tag="GroupVisited"):
+    """A participant sits in another group's session once, in one week (SPEC §1.3)."""
+
+    student: str
+    group: str
+    week: int  # 1: the week of the first earlier session after the registration deadline
+    reason: str
+
+    concerns = Concerns(students=("student",))
+
+    def describe(self, say: Words) -> str:
+        return f"{self.student} visits group {self.group} in week {self.week}: {self.reason}"
+
+
+# `omit_defaults`: `transfer` came later; a publication without a transfer part is stored and
+# written as it was before, so its bytes, its digest and the id derived from its content stay.
+class AssignmentPublished(Event, frozen=True, kw_only=True, omit_defaults=True, tag="AssignmentPublished"):
+    """A weekly programming assignment is set, with its deadline (and a transfer part for 6-CP participants)."""
 
     assignment: str
     title: str
     deadline: datetime
+    transfer: bool = False
 
     concerns = Concerns(assignments=("assignment",), course_wide=True)
 
     def describe(self, say: Words) -> str:
-        return f"{self.assignment} {self.title!r}, deadline {say.instant(self.deadline)}"
+        transfer = ", with a transfer part" if self.transfer else ""
+        return f"{self.assignment} {self.title!r}, deadline {say.instant(self.deadline)}{transfer}"
 
 
 class DeadlineChanged(Event, frozen=True, kw_only=True, tag="DeadlineChanged"):
@@ -370,6 +388,7 @@ AnyEvent = (
     | GroupPreferenceRegistered
     | GroupsAllocated
     | GroupChanged
+    | GroupVisited
     | AssignmentPublished
     | DeadlineChanged
     | SubmissionHandedIn

@@ -8,7 +8,10 @@ zone. The *earlier session* of a week is its earliest slot (Monday first).
 Week 1 is the week of the first earlier session after the registration
 deadline; week N begins at its earlier session, seven days of wall time after
 week N-1's (so DST moves no session), and runs until week N+1's begins. An
-instant before week 1's session belongs to week 1.
+instant before week 1's session belongs to week 1. Instants in the first
+month of year 1 or the last of year 9999 (a year typed wrong) count as the
+nearer of `EARLIEST` and `LATEST`, so that no week's arithmetic leaves the
+calendar.
 
 Placements. A `GroupsAllocated` places every student it names; a
 `GroupChanged` places one. Each counts from a week on:
@@ -25,6 +28,12 @@ student's group from its week on. So an allocation recorded after changes
 replaces, from its week, the groups of the students it names; students it does
 not name keep what the changes gave them. Only participants (accepted, not
 withdrawn) are members of a group.
+
+Visits. A `GroupVisited` sits a participant in another group's session for
+one week. It is asked, like a change, before that week's earlier session; it
+changes nobody's group and takes no seat (capacity counts members only; a
+session has room for a guest). The visited group's sheet lists the visitor,
+their own group's sheet lists them as away (`attendance`).
 """
 
 from __future__ import annotations
@@ -43,6 +52,12 @@ from ledger.events import Recorded
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEK = timedelta(days=7)
+# A course runs a semester: a week beyond this is a typo, not a plan (and the views count no further).
+MOST_WEEKS = 60
+# Weeks are counted between these instants: one outside them (a typo in the year) belongs to the week
+# of the nearer one, so that the week after it and its sessions can still be written down.
+EARLIEST = datetime(1, 2, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 1, tzinfo=UTC)
 
 
 def slot_offset(slot: str) -> timedelta | None:
@@ -75,6 +90,7 @@ class Weeks:
 
     def next_session(self, moment: datetime) -> datetime:
         """The first earlier session of a week that comes after `moment` (SPEC §1.3)."""
+        moment = _within(moment)
         local = self._local(moment)
         monday = datetime.combine(local.date() - timedelta(days=local.weekday()), datetime.min.time())
         session = self._instant(monday + self.earliest)
@@ -86,6 +102,7 @@ class Weeks:
 
     def of(self, moment: datetime) -> int:
         """The week `moment` belongs to: the last whose earlier session is not after it; at least 1."""
+        moment = _within(moment)
         week = (self._local(moment) - self.first) // WEEK + 1
         while self.session(week) > moment:
             week -= 1
@@ -95,8 +112,25 @@ class Weeks:
 
     def first_after(self, moment: datetime) -> int:
         """The first week whose earlier session comes after `moment`; at least 1."""
+        moment = _within(moment)
         week = self.of(moment)
         return week + 1 if self.session(week) <= moment else week
+
+    def session_of(self, slot: str, week: int) -> datetime:
+        """The session in weekly `slot` ("Fri 13:00") of `week`: its earlier session, or later that week."""
+        offset = slot_offset(slot)
+        later = timedelta(0) if offset is None else offset - self.earliest
+        return self._instant(self.first + (week - 1) * WEEK + later)
+
+    def first_session_after(self, slot: str, moment: datetime) -> int:
+        """The week of the first session in `slot` that comes after `moment`; at least 1."""
+        moment = _within(moment)
+        week = self.of(moment)
+        return week if self.session_of(slot, week) > moment else week + 1
+
+
+def _within(moment: datetime) -> datetime:
+    return min(max(moment, EARLIEST), LATEST)
 
 
 def change_takes_effect(course: Course, requested: datetime) -> datetime:
@@ -114,6 +148,15 @@ class Placement:
     week: int
     move: bool  # False: placed while without a group
     record: Recorded
+
+
+@dataclass(frozen=True)
+class Stint:
+    """A student's time in one group: from week `since` to week `until` (None: no end recorded)."""
+
+    group: str
+    since: int
+    until: int | None
 
 
 class Membership:
@@ -150,6 +193,21 @@ class Membership:
             return None
         i = bisect_right(timeline, week, key=lambda entry: entry[0])
         return timeline[i - 1][1] if i else None
+
+    def stint(self, student: str, week: int) -> Stint | None:
+        """The group of `student` in `week`: since which week, and until which (None: no change recorded)."""
+        timeline = self.timelines.get(student)
+        i = bisect_right(timeline, week, key=lambda entry: entry[0]) - 1 if timeline else -1
+        if timeline is None or i < 0:
+            return None
+        group = timeline[i][1]
+        first = i
+        while first > 0 and timeline[first - 1][1] == group:  # a change into the group one is in
+            first -= 1
+        last = i + 1
+        while last < len(timeline) and timeline[last][1] == group:
+            last += 1
+        return Stint(group, timeline[first][0], timeline[last][0] - 1 if last < len(timeline) else None)
 
     def placed(self, week: int) -> dict[str, str]:
         """Each placed student's group in `week` (participants or not)."""
@@ -239,3 +297,61 @@ def placements(course: Course, record: Recorded) -> list[tuple[Placement, dateti
     assert course.opened is not None
     groups = membership(course)
     return [(p, groups.weeks.session(p.week)) for p in groups.of_record(record.id)]
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A one-off visit that counts: a participant sits in another group's session in one week."""
+
+    student: str
+    home: str  # their own group that week
+    group: str  # the group they visit
+    week: int
+    record: Recorded
+
+
+def visits(course: Course, week: int, placed: Mapping[str, str] | None = None) -> list[Visit]:
+    """The visits of `week` that count, in position order (`placed`: each participant's group that week).
+
+    A visit counts while its student is a participant placed, that week, in a
+    group other than the one visited. One that a later change or withdrawal
+    made moot (they moved into that group, or left) stays recorded and counts
+    for nothing. Of two visits in one week (a store written by other hands),
+    the first recorded counts.
+    """
+    placed = groups_in_week(course, week) if placed is None else placed
+    found = []
+    for student, records in course.visits.items():
+        home = placed.get(student)
+        mine = [r for r in records if r.event.week == week]  # type: ignore[union-attr]
+        if home is None or not mine:
+            continue
+        first = min(mine, key=lambda r: r.position)
+        group: str = first.event.group  # type: ignore[union-attr]
+        if group != home:
+            found.append(Visit(student, home, group, week, first))
+    return sorted(found, key=lambda v: v.record.position)
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """Who sits in one group's session in one week: its members, those of them away, its visitors."""
+
+    group: str
+    week: int
+    members: tuple[str, ...]  # placed in the group that week (those away too), in order of application
+    away: tuple[Visit, ...]  # members visiting another group that week
+    visitors: tuple[Visit, ...]  # participants of other groups visiting this one
+
+
+def attendance(course: Course, group: str, week: int) -> Attendance:
+    """Who sits in `group`'s session in `week`, as `course` (cut to a view) tells it."""
+    placed = groups_in_week(course, week)
+    found = visits(course, week, placed)
+    return Attendance(
+        group,
+        week,
+        tuple(s for s in course.participants() if placed.get(s) == group),
+        tuple(v for v in found if v.home == group),
+        tuple(v for v in found if v.group == group),
+    )

@@ -20,7 +20,7 @@ from eventsourcing.persistence import StoredEvent
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, Receipt
 from ledger.errors import LedgerError, Refused, StoreError
-from ledger.leaves import leaf
+from ledger.leaves import format_of, leaf
 from ledger.store import log
 from ledger.store.log import LogRow, RawRow
 
@@ -77,9 +77,11 @@ def stored_rows(ledger: Any) -> Iterator[RawRow]:
 
 
 def recompute_leaf(row: LogRow) -> bytes:
-    """The leaf hash of a log row, from the bytes stored for its event."""
+    """The leaf hash of a log row, from the bytes stored for its event and its salt."""
     assert row.state is not None and row.topic is not None
-    return leaf(row.position, row.event_id.bytes, row.originator_id.bytes, row.version, row.topic.encode(), row.state)
+    return leaf(
+        row.position, row.event_id.bytes, row.originator_id.bytes, row.version, row.topic.encode(), row.state, row.salt
+    )
 
 
 def verify(
@@ -93,7 +95,7 @@ def verify(
     origin = origin_of(None)
     problem, bad = "", None
     claimed = ledger.head()[0] if progress is not None else 0
-    for position, event_id, stream, version, topic, state, stored_leaf in stored_rows(ledger):
+    for position, event_id, stream, version, topic, state, stored_leaf, salt in stored_rows(ledger):
         expected = len(leaves) + 1
         if progress is not None and expected % PAGE == 0:
             progress(expected, max(claimed, expected))
@@ -105,7 +107,10 @@ def verify(
         if state is None or topic is None:
             problem, bad = f"the event at position {expected} is missing", expected
             break
-        recomputed = leaf(position, event_id, stream, version, topic.encode(), state)
+        try:
+            recomputed = leaf(position, event_id, stream, version, topic.encode(), state, salt)
+        except ValueError:  # a salt of the wrong size: no writer stores one
+            recomputed = b""
         if recomputed != stored_leaf:
             problem, bad = f"the event at position {expected} was altered", expected
             break
@@ -155,13 +160,16 @@ def _check_extends(
     return "", None
 
 
-def check_restore(expected: Checkpoint, ids: Sequence[UUID], stored: Sequence[StoredEvent]) -> None:
+def check_restore(
+    expected: Checkpoint, ids: Sequence[UUID], stored: Sequence[StoredEvent], salts: Sequence[bytes | None]
+) -> None:
     """`Refused` unless a restore of `stored` into an empty store extends the checkpoint `expected`.
 
-    The leaves are those the store will write (the very function it uses), so
-    what is checked here is what would be committed.
+    The leaves are those the store will write (the very function it uses, with
+    the salts the export carries), so what is checked here is what would be
+    committed.
     """
-    leaves = [row[4] for row in log.extend(0, None, ids, stored).rows]
+    leaves = [row[4] for row in log.extend(0, None, ids, stored, salts=salts).rows]
     origin = origin_of(ids[0] if ids else None)
     if expected.origin != origin:
         raise Refused("restore-checkpoint", f"the checkpoint is of ledger {expected.origin}, this restore is {origin}")
@@ -178,16 +186,24 @@ def check_restore(expected: Checkpoint, ids: Sequence[UUID], stored: Sequence[St
 
 
 def receipt(ledger: Any, event_id: UUID, size: int | None = None) -> Receipt:
-    """One event as stored, with an inclusion proof in the log of `size` events (default: all)."""
+    """One event as stored, with an inclusion proof in the log of `size` events (default: all).
+
+    Of the other events only their leaf hashes are read: the proof needs nothing else.
+    """
     row = ledger.recorder.select_by_id(event_id)
     if row is None:
         raise NotInLog(f"no event {event_id} in the log")
     if row.state is None:
         raise StoreError(f"the event at position {row.position} is missing from the store: run verify")
-    if recompute_leaf(row) != row.leaf:
+    try:
+        sound = recompute_leaf(row) == row.leaf
+    except ValueError:  # a salt of the wrong size
+        sound = False
+    if not sound:
         # A receipt for altered bytes could never verify; say where the trouble is.
         raise StoreError(f"the event at position {row.position} was altered: run verify")
-    leaves = [stored[6] for stored in stored_rows(ledger)]
+    held = ledger.head()[0] if size is None else size
+    leaves = _leaves(ledger, held)
     size = len(leaves) if size is None else size
     if not row.position <= size <= len(leaves):
         raise NotInLog(f"event {event_id} is at position {row.position}, outside a log of {size}")
@@ -204,4 +220,17 @@ def receipt(ledger: Any, event_id: UUID, size: int | None = None) -> Receipt:
         content_hash=sha256(row.state).digest(),
         leaf=row.leaf,
         proof=merkle.inclusion_proof(leaves, row.position - 1, size),
+        salt=row.salt,
+        leaf_format=format_of(row.salt),
     )
+
+
+def _leaves(ledger: Any, size: int) -> list[bytes]:
+    """The first `size` leaf hashes of the log (fewer if it holds fewer), a page at a time."""
+    leaves: list[bytes] = []
+    while len(leaves) < size:
+        page = ledger.recorder.select_leaves(len(leaves), min(PAGE * 5, size - len(leaves)))
+        if not page:
+            break
+        leaves.extend(page)
+    return leaves

@@ -23,7 +23,7 @@ from ledger import coursework
 from ledger import events as ev
 from ledger.course import Course, visible
 from ledger.events import Recorded
-from ledger.groups import Membership, Weeks
+from ledger.groups import MOST_WEEKS, Membership, Weeks
 
 
 @dataclass(frozen=True)
@@ -176,6 +176,7 @@ class _Checker:
                 self.bad("not-a-participant", f"group change of {c.student!r}")
             if c.group not in self.group_ids:
                 self.bad("unknown-group", f"group change into {c.group!r}")
+        self._visits()
         membership = Membership(Weeks(self.opened), allocations + self.of[ev.GroupChanged])
         for week in membership.changes():
             placed = membership.placed(week)
@@ -183,6 +184,30 @@ class _Checker:
             for group, n in counts.items():
                 if n > capacity.get(group, n):
                     self.bad("group-full", f"{n} in group {group!r} of capacity {capacity[group]} in week {week}")
+
+    def _visits(self) -> None:
+        # Whether the visited group had a free seat, and the student another group, is asked
+        # of the groups as they stood at the request: a later change may make a visit moot
+        # (the views then count it for nothing), never wrong.
+        weeks = Weeks(self.opened)
+        seen: dict[tuple[str, int], Recorded] = {}
+        for r in self.of[ev.GroupVisited]:
+            v: ev.GroupVisited = r.event  # type: ignore[assignment]
+            if v.student not in self.admitted:
+                self.bad("not-a-participant", f"visit of {v.student!r}")
+            if v.group not in self.group_ids:
+                self.bad("unknown-group", f"visit of {v.group!r}")
+            try:
+                session = weeks.session(v.week) if 1 <= v.week <= MOST_WEEKS else None
+            except OverflowError:  # a week after the year 9999
+                session = None
+            if session is None:
+                self.bad("week", f"visit of {v.student!r} in week {v.week}")
+            elif v.at >= session:
+                self.bad("week-started", f"visit of {v.student!r} in week {v.week} asked at {v.at.isoformat()}")
+            if (v.student, v.week) in seen:
+                self.bad("visited-twice", f"{v.student!r} in week {v.week}")
+            seen.setdefault((v.student, v.week), r)
 
     # -- coursework ----------------------------------------------------------
 
@@ -222,6 +247,16 @@ class _Checker:
                 key = (r.event.assignment, r.event.student)  # type: ignore[union-attr]
                 if key not in teams:
                     self.bad("no-hand-in", f"{ev.type_name(r.event)} of {key[1]!r} for {key[0]!r}")
+        for r in self.of[ev.SubmissionAssessed]:
+            v: ev.SubmissionAssessed = r.event  # type: ignore[assignment]
+            if v.verdict != "transfer_missing":
+                continue
+            publication = published.get(v.assignment)
+            if publication is not None and not publication.event.transfer:  # type: ignore[union-attr]
+                self.bad("no-transfer-part", f"transfer_missing of {v.student!r} for {v.assignment!r}")
+            application = self.applications.get(v.student)
+            if application is not None and application.event.programme != "master":  # type: ignore[union-attr]
+                self.bad("transfer-for-master", f"transfer_missing of {v.student!r} for {v.assignment!r}")
         for r in self.of[ev.ExcuseGranted]:
             x: ev.ExcuseGranted = r.event  # type: ignore[assignment]
             if not x.certificate.strip():

@@ -124,6 +124,8 @@ def _resting_on_admission(course: Course, student: str) -> Iterator[tuple[str, R
             yield "group allocation", allocation
     for change in course.group_changes.get(student, ()):
         yield "group change", change
+    for visit in course.visits.get(student, ()):
+        yield "group visit", visit
     for assignment, hand_ins in course.hand_ins.items():
         for hand_in in hand_ins:
             if student in hand_in.event.team:  # type: ignore[union-attr]
@@ -313,6 +315,7 @@ CHECKS: dict[type[ev.Event], Callable[[Course, Any], None]] = {
     ev.ApplicationWithdrawn: _withdrawn,
     ev.GroupsAllocated: _placement,
     ev.GroupChanged: _placement,
+    ev.GroupVisited: nothing_rests,  # a visit changes no group and takes no seat
     ev.AssignmentPublished: _published,
     ev.DeadlineChanged: _deadline_changed,
     ev.SubmissionHandedIn: _handed_in,

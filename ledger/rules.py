@@ -196,6 +196,48 @@ def _group_changed(course: Course, e: ev.GroupChanged) -> None:
         )
 
 
+def _visited(course: Course, e: ev.GroupVisited) -> None:
+    assert course.opened is not None
+    _participant(course, e.student)
+    _group(course, e.group)
+    if not 1 <= e.week <= groups.MOST_WEEKS:
+        raise Refused("week", f"week {e.week} is not a week of {course.name} (1 to {groups.MOST_WEEKS})")
+    weeks = groups.Weeks(course.opened)
+    slot = next(g.slot for g in course.opened.groups if g.id == e.group)
+    try:
+        session = weeks.session(e.week)
+        weeks.session_of(slot, e.week)  # the visited session, too, is a day the calendar holds
+    except OverflowError:
+        raise Refused("week", f"week {e.week} of {course.name} would be after the year 9999") from None
+    if e.at >= session:
+        tz = course.opened.timezone
+        raise Refused(
+            "week-started",
+            f"a visit in week {e.week} must be asked before its earlier session "
+            f"{clock.local(session, tz).isoformat()}; asked at {clock.local(e.at, tz).isoformat()}",
+        )
+    placed = groups.membership(course)
+    home = placed.group(e.student, e.week)
+    if home is None:
+        raise Refused("no-group", f"{e.student!r} has no group in week {e.week} to visit from; place them with change-group")
+    if home == e.group:
+        raise Refused("own-group", f"{e.student!r} is in group {e.group!r} in week {e.week}; a visit is of another group")
+    for other in course.visits.get(e.student, ()):
+        if other.event.week == e.week:  # type: ignore[union-attr]
+            raise Refused(
+                "visited-twice",
+                f"{e.student!r} already visits group {other.event.group!r} in week {e.week} "  # type: ignore[union-attr]
+                f"(event {other.id}); retract that visit first",
+            )
+    members = sum(1 for s, g in placed.placed(e.week).items() if g == e.group and course.is_participant(s))
+    seats = next(g.capacity for g in course.opened.groups if g.id == e.group)
+    if members >= seats:
+        raise Refused(
+            "group-full",
+            f"group {e.group!r} is full in week {e.week} ({members} of {seats}); no seat for {e.student!r} as a visitor",
+        )
+
+
 def _overfull_with(course: Course, e: ev.GroupsAllocated | ev.GroupChanged) -> groups.Overfull | None:
     """A group over capacity in some week, were `e` recorded, that was not over it before."""
     before = groups.membership(course)
@@ -232,11 +274,7 @@ def _handed_in(course: Course, e: ev.SubmissionHandedIn) -> None:
     _assignment(course, e.assignment)
     if not e.team:
         raise Refused("team-empty", f"a hand-in for {e.assignment!r} names no student")
-    if len(e.team) > course.opened.max_team_size:
-        raise Refused(
-            "team-too-large",
-            f"team of {len(e.team)} for {e.assignment!r}; at most {course.opened.max_team_size}",
-        )
+    team_size(course.opened.max_team_size, e)
     repeated = [s for s, n in Counter(e.team).items() if n > 1]
     if repeated:
         raise Refused("team-repeats", f"student {repeated[0]!r} is named twice in the team")
@@ -253,6 +291,12 @@ def _handed_in(course: Course, e: ev.SubmissionHandedIn) -> None:
     _admission_kept(course, list(e.team), e, f"this hand-in of {e.assignment!r}")
 
 
+def team_size(max_team_size: int, e: ev.SubmissionHandedIn) -> None:
+    """Refuse a hand-in by a team larger than `max_team_size` (SPEC §1.4)."""
+    if len(e.team) > max_team_size:
+        raise Refused("team-too-large", f"team of {len(e.team)} for {e.assignment!r}; at most {max_team_size}")
+
+
 def _handed_in_by(course: Course, assignment: str, student: str) -> None:
     _assignment(course, assignment)
     _application(course, student)
@@ -267,7 +311,27 @@ def _presented(course: Course, e: ev.PresentationRecorded) -> None:
 
 def _assessed(course: Course, e: ev.SubmissionAssessed) -> None:
     _handed_in_by(course, e.assignment, e.student)
+    if e.verdict == "transfer_missing":
+        _transfer_required(course, e.assignment, e.student)
     _admission_kept(course, [e.student], e, f"this assessment of {e.assignment!r}")
+
+
+def _transfer_required(course: Course, assignment: str, student: str) -> None:
+    """Refuse `transfer_missing` unless `student` must complete `assignment`'s transfer part (SPEC §1.2)."""
+    published: ev.AssignmentPublished = course.assignments[assignment].event  # type: ignore[assignment]
+    if not published.transfer:
+        raise Refused(
+            "no-transfer-part",
+            f"assignment {assignment!r} was published without a transfer part; "
+            f"cannot assess {student!r} as transfer_missing",
+        )
+    programme = course.applications[student].event.programme
+    if programme != "master":
+        raise Refused(
+            "transfer-for-master",
+            f"student {student!r} is in a {programme} programme ({ev.CREDITS[programme]} credits); "
+            "only master participants must complete the transfer part",
+        )
 
 
 def _excused(course: Course, e: ev.ExcuseGranted) -> None:
@@ -363,6 +427,7 @@ CHECKS: dict[type[ev.Event], Callable[[Course, Any], None]] = {
     ev.GroupPreferenceRegistered: _preference,
     ev.GroupsAllocated: _allocated,
     ev.GroupChanged: _group_changed,
+    ev.GroupVisited: _visited,
     ev.AssignmentPublished: _published,
     ev.DeadlineChanged: _deadline_changed,
     ev.SubmissionHandedIn: _handed_in,

@@ -1,10 +1,11 @@
 """The JSONL wire format (SPEC §3): lines in, lines out.
 
 A line is an event's fields plus, optionally, the envelope an export adds
-(`id`, `seq`, `recorded_at`, `recorded_by`) and `keys`, the material keys an
-export carries so that a restore seals the material to the very same bytes,
-and `sealed`, the material fields it carries as tokens because their key was
-destroyed.
+(`id`, `seq`, `recorded_at`, `recorded_by`, and `salt`, the salt of the
+event's Merkle leaf, so that a restore writes the very same leaves) and
+`keys`, the material keys an export carries so that a restore seals the
+material to the very same bytes, and `sealed`, the material fields it carries
+as tokens because their key was destroyed.
 Each event type gets a line type derived from it, so one decoder built once
 reads any line, refuses unknown fields, and names what is wrong.
 """
@@ -14,25 +15,29 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from functools import cache
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 
 import msgspec
 
 from ledger import clock
 from ledger import events as ev
+from ledger.leaves import SALT_SIZE
 
 # The namespace of ids derived from content; never change it (ids would change).
 ID_NAMESPACE = UUID("6f1c7a52-3d0e-4b8e-9a51-2c5e0f7d9b10")
 
 # Material fields an export line carries as their sealed token (their key was destroyed).
 MaterialField = Literal["name", "email", "statement"]
+# The salt of an event's Merkle leaf (ADR 18), base64 on the wire.
+Salt = Annotated[bytes, msgspec.Meta(min_length=SALT_SIZE, max_length=SALT_SIZE)]
 
 ENVELOPE_FIELDS: list[tuple[str, Any, Any]] = [
     ("id", UUID | None, None),
     ("seq", int | None, None),
     ("recorded_at", datetime | None, None),
     ("recorded_by", str | None, None),
+    ("salt", Salt | None, None),
     ("keys", dict[str, str] | None, None),
     ("sealed", tuple[MaterialField, ...] | None, None),
 ]
@@ -73,18 +78,21 @@ class Line(msgspec.Struct, frozen=True):
     seq: int | None = None
     recorded_at: datetime | None = None
     recorded_by: str | None = None
+    salt: bytes | None = None
     keys: dict[str, str] | None = None
     sealed: tuple[MaterialField, ...] | None = None
 
     @property
     def restores(self) -> bool:
-        """Whether the line carries a record's envelope (`seq`, `recorded_at`, `recorded_by`).
+        """Whether the line carries a record's envelope (`seq`, `recorded_at`, `recorded_by`, `salt`).
 
-        Those come from the store's clock and the `--actor` at append time; a
-        line may carry them only in a restore of a whole export into an empty
-        store (ADR 10).
+        Those come from the store's clock, the `--actor` and fresh randomness
+        at append time; a line may carry them only in a restore of a whole
+        export into an empty store (ADR 10, ADR 18).
         """
-        return self.seq is not None or self.recorded_at is not None or self.recorded_by is not None
+        return (
+            self.seq is not None or self.recorded_at is not None or self.recorded_by is not None or self.salt is not None
+        )
 
     def lacks(self) -> list[str]:
         """The envelope fields a restore line must carry and this one lacks."""
@@ -152,15 +160,18 @@ def encode_line(
     event: ev.Event | None = None,
     sealed: tuple[str, ...] = (),
     restores: bool = True,
+    salt: bytes | None = None,
 ) -> bytes:
     """One export line: the envelope, then the event (or a readable copy of it).
 
     Without `restores`, the envelope holds the id only: the line imports as a
-    new event, recorded when and by whom it is imported.
+    new event, recorded when and by whom it is imported, with a fresh salt.
     """
     envelope: dict[str, Any] = {"id": record.id}
     if restores:
         envelope.update(seq=record.position, recorded_at=record.recorded_at, recorded_by=record.recorded_by)
+        if salt is not None:
+            envelope["salt"] = salt  # base64
     if keys:
         envelope["keys"] = keys
     if sealed:

@@ -1,9 +1,11 @@
 """The events export (SPEC §5): the ledger as JSONL, which restores into an empty store.
 
 Every course, in position order, with the envelope (`id`, `seq`,
-`recorded_at`, `recorded_by`). Application material is opened where its keys
-still exist, and those keys travel with the line (`keys`), so that a restore
-seals the material to the very same bytes and the digest is the same.
+`recorded_at`, `recorded_by`, and `salt`, the salt of the event's Merkle leaf,
+so that a restore writes the same leaves). Application material is opened
+where its keys still exist, and those keys travel with the line (`keys`), so
+that a restore seals the material to the very same bytes and the digest is the
+same.
 
 With a clock, only the events the view sees. `known_at` alone gives the ledger
 as an auditor found it then: a prefix of the log, with its envelopes, which
@@ -44,10 +46,11 @@ class EventLine:
     keys: dict[str, str]  # material keys by purpose, base64
     sealed: tuple[str, ...] = ()  # material fields carried as their token: their key was destroyed
     restores: bool = True  # with the record's envelope (a restore), else as a new event
+    salt: bytes | None = None  # of the event's Merkle leaf (None: an unsalted leaf of format 1)
 
     def encode(self) -> bytes:
         """The JSONL line (without its line end)."""
-        return wire.encode_line(self.record, self.keys or None, self.event, self.sealed, self.restores)
+        return wire.encode_line(self.record, self.keys or None, self.event, self.sealed, self.restores, self.salt)
 
 
 def _aware(moment: datetime | None, field: str, views: Views) -> datetime | None:
@@ -82,14 +85,16 @@ def events(source: str | Views, *, as_of: datetime | None = None, known_at: date
     after = 0
     while rows := views.log.select_log(after, PAGE):
         after = rows[-1].position
+        salts = {row.position: row.salt for row in rows}
         for record in visible(map(to_recorded, rows), as_of, known_at):
             event = record.event
+            salt = salts[record.position]
             if not restores:
                 if isinstance(event, ev.EventRetracted) and event.event not in exported:
                     continue  # it retracts an event that had not happened by then
                 exported.add(record.id)
             if not isinstance(event, ev.ApplicationSubmitted):
-                yield EventLine(record, event, {}, restores=restores)
+                yield EventLine(record, event, {}, restores=restores, salt=salt)
                 continue
             if event.course not in keys_of:
                 keys_of[event.course] = vault.by_student(views.keys(event.course))
@@ -97,7 +102,7 @@ def events(source: str | Views, *, as_of: datetime | None = None, known_at: date
             opened = vault.open_application(event, record.id, keys, keep_sealed=True)
             shown = {p: base64.b64encode(k).decode() for p, k in sorted(keys.items())}
             sealed = tuple(f for f, p in vault.FIELDS.items() if p not in keys)
-            yield EventLine(record, opened, shown, sealed, restores)
+            yield EventLine(record, opened, shown, sealed, restores, salt)
 
 
 def lines(source: str | Views, *, as_of: datetime | None = None, known_at: datetime | None = None) -> Iterator[bytes]:

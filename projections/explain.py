@@ -16,6 +16,13 @@ from projections.status import Standing, standing
 CITED = ("failed", "excused", "exempt")  # outcomes that cite their evidence; the rest name the rule
 
 
+def cited(outcome: coursework.Outcome) -> tuple[Recorded, ...]:
+    """The evidence an explanation cites: a fail's, excuse's or exemption's, and whatever rests on an extension."""
+    if outcome.kind in CITED or any(isinstance(r.event, ev.ExtensionGranted) for r in outcome.evidence):
+        return outcome.evidence
+    return ()
+
+
 @dataclass(frozen=True, slots=True)
 class Citation:
     """One event as evidence: where it is, what it says, and who recorded it when."""
@@ -31,7 +38,7 @@ class Citation:
 
 @dataclass(frozen=True, slots=True)
 class Explained:
-    """One assignment's outcome, its rule, and (for fails, excuses, exemptions) its evidence."""
+    """One assignment's outcome, its rule, and (for fails, excuses, exemptions, extensions) its evidence."""
 
     assignment: str
     kind: str  # passed / failed / excused / exempt / open
@@ -74,7 +81,7 @@ def explain(reading: Reading, student: str) -> Explanation:
         known_at=reading.local(reading.clock.known_at) if reading.clock.known_at else None,
         grounds=tuple(cite(r) for r in grounds if r is not None),
         outcomes=tuple(
-            Explained(o.assignment, o.kind, o.reason, o.rule, tuple(map(cite, o.evidence)) if o.kind in CITED else ())
+            Explained(o.assignment, o.kind, o.reason, o.rule, tuple(map(cite, cited(o))))
             for o in results
         ),
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ledger import coursework
+from ledger import events as ev
+from ledger.course import Course
 from projections.reading import Reading
 
 
@@ -15,6 +17,7 @@ class GradebookRow:
     student: str
     name: str
     assignment: dict[str, str]  # by assignment id, in the order of publication
+    extensions: str  # the participant's own deadlines: `A02:2025-04-23T10:00:00+02:00;…`, in assignment order
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +42,19 @@ def gradebook(reading: Reading) -> Gradebook:
     students = course.participants()
     names = reading.names(students)
     rows = tuple(
-        GradebookRow(s, names.get(s, ""), {o.assignment: label(o) for o in coursework.outcomes(course, s, reading.as_of)})
+        GradebookRow(
+            s, names.get(s, ""),
+            {o.assignment: label(o) for o in coursework.outcomes(course, s, reading.as_of)},
+            extensions(reading, course, s),
+        )
         for s in students
-    )
+    )  # fmt: skip
     return Gradebook(assignments, rows)
+
+
+def extensions(reading: Reading, course: Course, student: str) -> str:
+    """The extensions that set `student`'s deadlines: `A02:2025-04-23T10:00:00+02:00;…`."""
+    own = (coursework.own_deadline(course, student, a).event for a in coursework.assignment_order(course))
+    return ";".join(
+        f"{e.assignment}:{reading.local(e.deadline).isoformat()}" for e in own if isinstance(e, ev.ExtensionGranted)
+    )

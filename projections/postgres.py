@@ -94,6 +94,8 @@ class ViewRecorder(PostgresTrackingRecorder):
     def select_course(self, course: str) -> tuple[list[bytes], list[tuple[str, bytes]]]:
         """A course's chunk rows, and its events (type, stored envelope) up to what they hold."""
         with self.datastore.transaction(commit=False) as curs:
+            # One snapshot for the three reads: another reader's catch-up may commit in between.
+            curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             curs.execute("SELECT stream, size FROM view_courses WHERE course = %s", (course,))
             row = curs.fetchone()
             if row is None:

@@ -1,7 +1,7 @@
 """One read of one course: the store's views caught up, the course chosen, cut to a clock.
 
 Every read model (`status`, `explain`, `log`, `admission`, `roster`,
-`gradebook`, `exam`) takes a `Reading`; `read` makes one from a store:
+`teams`, `sheet`, `gradebook`, `exam`) takes a `Reading`; `read` makes one from a store:
 
     reading = read("ledger.sqlite", "idl-2025", as_of=datetime(2025, 6, 1, tzinfo=UTC))
     rows = admission(reading)
@@ -41,13 +41,16 @@ class BadClock(clocks.BadInstant):
         self.field = field  # "as_of" or "known_at"
 
 
-def open_store(store: str) -> Views:
-    """The views of `store`, as they are (a missing SQLite file is not created, nor tables in another program's)."""
+def open_store(store: str, writes: bool = True) -> Views:
+    """The views of `store`, as they are (a missing SQLite file is not created, nor tables in another program's).
+
+    Without `writes`, nothing is created or written in the store at all (`Views.open`).
+    """
     from ledger.store import require_store
     from projections.runner import Views
 
     require_store(store)
-    return Views.open(store)
+    return Views.open(store, writes)
 
 
 def open_views(store: str) -> Views:
@@ -144,6 +147,10 @@ class Reading:
         """Students' names, opened from their sealed applications (`[erased]` once destroyed)."""
         return self.views.names(self.course, students)
 
+    def contacts(self, students: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Students' names and emails, opened from their sealed applications (`[erased]` once destroyed)."""
+        return self.views.contacts(self.course, students)
+
 
 def read(
     source: str | Views,
@@ -152,13 +159,19 @@ def read(
     as_of: datetime | None = None,
     known_at: datetime | None = None,
     student: str | None = None,
+    writes: bool = True,
 ) -> Reading:
     """Read `course` (default: the store's only one) of a store (its URL or path, or its opened views).
 
-    The views are caught up first. With `student`, only what that student's
+    The views are caught up first; without `writes`, they are left as they
+    are and the course is read straight from the ledger's streams, so that
+    the read writes nothing at all. With `student`, only what that student's
     outcomes and status rest on is read.
     """
-    if isinstance(source, str):
+    if not writes:
+        views = open_store(source, writes=False) if isinstance(source, str) else source
+        views.direct = True
+    elif isinstance(source, str):
         views = open_views(source)
     else:
         views = source

@@ -1,53 +1,56 @@
-"""The roster (SPEC §5): exercise groups with their members, then the teams of each assignment."""
+"""The roster (SPEC §5, issue 9.6): every participant with their exercise group, and since which week.
+
+The teams of each assignment, which the roster used to list under the groups,
+are their own view (`projections.teams`): a row there is a team, a row here a
+student (ADR 0017).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-from ledger import coursework
-from ledger import events as ev
-from ledger.groups import groups_at
+from ledger.groups import Weeks, membership
 from projections.reading import Reading
 
 
 @dataclass(frozen=True, slots=True)
 class RosterRow:
-    """A group's members, the participants in no group, or one team of an assignment."""
+    """One participant: who they are, and their exercise group in the week of the clock."""
 
-    kind: Literal["group", "unplaced", "team"]
-    group: str
-    slot: str
-    assignment: str
-    members: tuple[str, ...]
+    student: str
+    name: str
+    email: str
+    programme: str
+    group: str  # empty: in no group that week
+    from_week: int | None  # the week this membership began (week 1: the first session after registration)
+    until_week: int | None  # its last week, when a change from a later week is already recorded
 
 
 def roster(reading: Reading) -> list[RosterRow]:
-    """A `group` row per exercise group (its participants at the clock), an `unplaced` row for
-    participants in none (if any), then a `team` row per distinct team that handed in, per
-    assignment, in the order of their first hand-in.
+    """Every participant at the clock, group by group (in the course's order, then those in none),
+    each group's members in order of application.
 
-    Group changes count from the week they take effect (SPEC §1.3).
+    The group is that of the week the clock falls in (SPEC §1.3: a change
+    counts from the week it takes effect); `from_week` is when the student's
+    time in it began, `until_week` its last week if a change already recorded
+    ends it.
     """
     course = reading.whole()
     if course.opened is None:
         return []
+    groups = membership(course)
+    week = Weeks(course.opened).of(reading.as_of)
     participants = course.participants()
-    groups = groups_at(course, reading.as_of)
-    rows = [
-        RosterRow("group", g.id, g.slot, "", tuple(s for s in participants if groups.get(s) == g.id))
-        for g in course.opened.groups
-    ]
-    known = {g.id for g in course.opened.groups}
-    unplaced = tuple(s for s in participants if groups.get(s) not in known)
-    if unplaced:
-        rows.append(RosterRow("unplaced", "", "", "", unplaced))
-    for assignment in coursework.assignment_order(course):
-        seen: set[frozenset[str]] = set()
-        for record in course.hand_ins.get(assignment, ()):
-            assert isinstance(record.event, ev.SubmissionHandedIn)
-            team = record.event.team
-            if frozenset(team) not in seen:
-                seen.add(frozenset(team))
-                rows.append(RosterRow("team", "", "", assignment, team))
-    return rows
+    contacts = reading.contacts(participants)
+    order = {g.id: i for i, g in enumerate(course.opened.groups)}
+    rows = []
+    for student in participants:
+        stint = groups.stint(student, week)
+        name, email = contacts.get(student, ("", ""))
+        programme = course.applications[student].event.programme
+        if stint is None:
+            rows.append(RosterRow(student, name, email, programme, "", None, None))
+        else:
+            rows.append(RosterRow(student, name, email, programme, stint.group, stint.since, stint.until))
+    # A group the course does not name (a store written by other hands) comes after the known ones.
+    return sorted(rows, key=lambda r: (r.group == "", order.get(r.group, len(order)), r.group))

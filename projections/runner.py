@@ -52,13 +52,18 @@ class Views:
         return cls(ledger.factory, ledger.recorder)
 
     @classmethod
-    def open(cls, store: str) -> Views:
-        """The views of `store`, opened without the write side's application machinery."""
+    def open(cls, store: str, writes: bool = True) -> Views:
+        """The views of `store`, opened without the write side's application machinery.
+
+        Without `writes`, nothing in the store is created or written (not even
+        the view tables of a store that has none): the views read each course
+        straight from the ledger's streams.
+        """
         from eventsourcing.utils import Environment
 
         from ledger.store import cannot_open, is_postgres, store_env
 
-        env = Environment("subledger", {**os.environ, **store_env(store)})
+        env = Environment("subledger", {**os.environ, **store_env(store), **({} if writes else {"CREATE_TABLE": "false"})})
         try:
             if is_postgres(store):
                 from ledger.store.postgres import Factory as PostgresFactory
@@ -68,9 +73,11 @@ class Views:
                 from ledger.store.sqlite import Factory as SQLiteFactory
 
                 factory = SQLiteFactory(env)
-            return cls(factory, factory.application_recorder())
+            views = cls(factory, factory.application_recorder())
         except store_failures() as error:  # the driver's own words, in one line
             raise cannot_open(store, error) from None
+        views.direct = not writes
+        return views
 
     # -- keeping up ------------------------------------------------------------
 
@@ -150,13 +157,17 @@ class Views:
 
     def names(self, course: Course, students: Iterable[str]) -> dict[str, str]:
         """Students' names, opened from their sealed applications (`[erased]` once destroyed)."""
+        return {student: name for student, (name, _) in self.contacts(course, students).items()}
+
+    def contacts(self, course: Course, students: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Students' names and emails, opened from their sealed applications (`[erased]` once destroyed)."""
         from ledger import vault
 
         keys = vault.by_student(self.keys(course.name))
-        names = {}
+        contacts = {}
         for student in students:
             application = course.applications.get(student)
             if application is not None:
                 opened = vault.open_application(application.event, application.submitted.id, keys.get(student, {}))
-                names[student] = opened.name
-        return names
+                contacts[student] = (opened.name, opened.email)
+        return contacts

@@ -22,9 +22,10 @@ class AssignmentStatus:
     """One assignment's outcome for a student, and the rule behind it."""
 
     assignment: str
-    deadline: datetime  # in the course's time zone
+    deadline: datetime  # the student's own (an extension's, if one counts), in the course's time zone
     outcome: str  # passed / failed:REASON / excused / exempt / open
     why: str
+    extension: str  # why the deadline is extended (and the certificate, if any); empty if it is not
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +114,17 @@ def student_status(reading: Reading, student: str) -> StudentStatus:
         max_fails=course.opened.max_fails,
         counts={k: kinds[k] for k in KINDS},
         as_of=reading.local(at),
-        assignments=tuple(
-            AssignmentStatus(o.assignment, reading.local(course.deadline(o.assignment)), label(o), o.rule)
-            for o in results
-        ),
+        assignments=tuple(_assignment_status(reading, course, student, o) for o in results),
     )
+
+
+def _assignment_status(reading: Reading, course: Course, student: str, o: coursework.Outcome) -> AssignmentStatus:
+    deadline = coursework.own_deadline(course, student, o.assignment).event
+    assert isinstance(deadline, (ev.AssignmentPublished, ev.DeadlineChanged, ev.ExtensionGranted))
+    extension = ""
+    if isinstance(deadline, ev.ExtensionGranted):
+        extension = deadline.reason + (f" (certificate {deadline.certificate})" if deadline.certificate else "")
+    return AssignmentStatus(o.assignment, reading.local(deadline.deadline), label(o), o.rule, extension)
 
 
 def course_status(reading: Reading) -> CourseStatus:

@@ -41,11 +41,14 @@ class Timeline:
         return self.status.standing.student
 
 
-def against(course: Course, event: ev.Event) -> bool:
-    """Whether `event` counts against the students it names (the rules of SPEC §5, per event)."""
+def against(course: Course, event: ev.Event, student: str) -> bool:
+    """Whether `event` counts against `student`, whom it names (the rules of SPEC §5, per event)."""
     if isinstance(event, ev.SubmissionHandedIn):
         # (A view may hold a hand-in whose assignment it does not yet see published.)
-        return event.assignment in course.deadlines and event.at > course.deadline(event.assignment)
+        if event.assignment not in course.deadlines:
+            return False
+        deadline = coursework.own_deadline(course, student, event.assignment).event  # an extension, if one counts
+        return event.at > deadline.deadline  # type: ignore[union-attr]
     if isinstance(event, ev.PresentationRecorded):
         return event.outcome in coursework.NEGATIVE_OUTCOMES
     if isinstance(event, ev.SubmissionAssessed):
@@ -68,17 +71,17 @@ def timelines(reading: Reading) -> list[Timeline]:
                 about[student].append(record)
     names = reading.names(students)
     return [
-        Timeline(student_status(reading, s), names.get(s, ""), tuple(_moments(reading, course, about[s])))
+        Timeline(student_status(reading, s), names.get(s, ""), tuple(_moments(reading, course, s, about[s])))
         for s in students
     ]
 
 
-def _moments(reading: Reading, course: Course, records: list[Recorded]) -> list[Moment]:
+def _moments(reading: Reading, course: Course, student: str, records: list[Recorded]) -> list[Moment]:
     moments = []
     for record in records:
         event = record.event
         at, name, says = reading.local(event.at), ev.type_name(event), describe(record, reading.timezone)
-        bad = against(course, event)
+        bad = against(course, event, student)
         for assignment in event.concerned_assignments() or ("",):
             if assignment == "" or assignment in course.assignments:
                 moments.append(Moment(at, assignment, name, says, bad, record.position))

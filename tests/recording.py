@@ -18,7 +18,7 @@ from unittest import mock
 
 from ledger.app import Ledger
 
-ENVELOPE = ("seq", "recorded_at", "recorded_by")
+ENVELOPE = ("seq", "recorded_at", "recorded_by", "salt")
 
 
 @contextmanager

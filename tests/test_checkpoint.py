@@ -254,15 +254,21 @@ def stored_event(i: int) -> tuple[uuid.UUID, str, bytes]:
     return event_id, "ExamGraded", envelope_encoder.encode(Envelope(event_id, T, "lecturer", event))
 
 
-def ledger_of(n: int) -> tuple[list[bytes], Checkpoint]:
+def salt_of(i: int) -> bytes:
+    """The salt of event i's leaf (fixed, so that shapes can be pinned)."""
+    return hashlib.sha256(f"salt {i}".encode()).digest()[:16]
+
+
+def ledger_of(n: int, salted: bool = True) -> tuple[list[bytes], Checkpoint]:
     leaves = []
     for i in range(n):
         event_id, topic, state = stored_event(i)
-        leaves.append(leaf(i + 1, event_id.bytes, STREAM.bytes, i + 1, topic.encode(), state))
+        salt = salt_of(i) if salted else None
+        leaves.append(leaf(i + 1, event_id.bytes, STREAM.bytes, i + 1, topic.encode(), state, salt))
     return leaves, Checkpoint("subledger/idl", n, root(leaves))
 
 
-def receipt_for(leaves: list[bytes], index: int, origin: str = "subledger/idl") -> Receipt:
+def receipt_for(leaves: list[bytes], index: int, origin: str = "subledger/idl", salted: bool = True) -> Receipt:
     event_id, topic, state = stored_event(index)
     return Receipt(
         origin=origin,
@@ -277,6 +283,8 @@ def receipt_for(leaves: list[bytes], index: int, origin: str = "subledger/idl") 
         content_hash=hashlib.sha256(state).digest(),
         leaf=leaves[index],
         proof=inclusion_proof(leaves, index, len(leaves)),
+        salt=salt_of(index) if salted else None,
+        leaf_format=2 if salted else 1,
     )
 
 
@@ -294,6 +302,29 @@ def test_receipt_checks_and_round_trips(n: int, data: st.DataObject) -> None:
     check_receipt(back, cp)
 
 
+def test_a_receipt_for_an_unsalted_leaf_of_format_1_checks() -> None:
+    """Rows restored from an export made before ADR 18 keep format 1: their receipts still prove them."""
+    leaves, cp = ledger_of(9, salted=False)
+    receipt = Receipt.parse_json(receipt_for(leaves, 4, salted=False).to_json())
+    assert (receipt.salt, receipt.leaf_format) == (None, 1)
+    assert check_receipt(receipt, cp).position == 5
+    # A receipt made before ADR 18 has no salt field at all: it still checks, …
+    old = json.loads(receipt.to_json())
+    del old["salt"]
+    assert check_receipt(Receipt.parse_json(json.dumps(old)), cp).position == 5
+    # … but a salted receipt whose salt field is dropped does not.
+    salted_leaves, salted_cp = ledger_of(9)
+    dropped = json.loads(receipt_for(salted_leaves, 4).to_json())
+    del dropped["salt"]
+    with pytest.raises(ValueError, match="leaf format 2 does not go with no salt"):
+        check_receipt(Receipt.parse_json(json.dumps(dropped)), salted_cp)
+    # Claiming the other format, either way, fails.
+    with pytest.raises(ValueError, match="leaf format 2 does not go with no salt"):
+        check_receipt(replace(receipt, leaf_format=2), cp)
+    with pytest.raises(ValueError, match="leaf hash is not that"):
+        check_receipt(replace(receipt, salt=salt_of(4), leaf_format=2), cp)
+
+
 def test_receipt_json_shape() -> None:
     leaves, _ = ledger_of(5)
     data = json.loads(receipt_for(leaves, 2).to_json())
@@ -307,7 +338,8 @@ def test_receipt_json_shape() -> None:
         "stream": str(STREAM),
         "version": 3,
         "topic": "ExamGraded",
-        "leaf_format": 1,
+        "leaf_format": 2,
+        "salt": base64.b64encode(salt_of(2)).decode(),
         "content_hash": base64.b64encode(hashlib.sha256(state).digest()).decode(),
         "leaf": base64.b64encode(leaves[2]).decode(),
         "proof": [base64.b64encode(p).decode() for p in inclusion_proof(leaves, 2, 5)],
@@ -321,7 +353,7 @@ def with_fixed_leaf(receipt: Receipt) -> Receipt:
         receipt,
         leaf=leaf(
             receipt.position, receipt.event_id.bytes, receipt.stream.bytes, receipt.version,
-            receipt.topic.encode(), receipt.stored,
+            receipt.topic.encode(), receipt.stored, receipt.salt,
         ),
     )  # fmt: skip
 
@@ -341,7 +373,11 @@ def test_every_edited_claim_fails() -> None:
         "stream": replace(receipt, stream=uuid.uuid4()),
         "version": replace(receipt, version=7),
         "topic": replace(receipt, topic="ExamRegistered"),
-        "leaf format": replace(receipt, leaf_format=2),
+        "leaf format, the unsalted one": replace(receipt, leaf_format=1),
+        "leaf format, unknown": replace(receipt, leaf_format=3),
+        "salt": replace(receipt, salt=salt_of(4)),
+        "salt, dropped": replace(receipt, salt=None),
+        "salt, dropped, as format 1": replace(receipt, salt=None, leaf_format=1),
         "leaf": replace(receipt, leaf=leaf_hash(b"forged")),
         "stored": replace(receipt, stored=other_state),
         "content hash": replace(receipt, content_hash=hashlib.sha256(other_state).digest()),
@@ -354,7 +390,10 @@ def test_every_edited_claim_fails() -> None:
         "proof reordered": replace(receipt, proof=receipt.proof[::-1]),
     }
     # A forger who also recomputes the leaf from the edited claims gets no further.
-    for claim in ("position and index", "event id", "stream", "version", "topic", "stored and content hash"):
+    for claim in (
+        "position and index", "event id", "stream", "version", "topic", "stored and content hash", "salt",
+        "salt, dropped, as format 1",
+    ):  # fmt: skip
         edited[f"{claim}, leaf recomputed"] = with_fixed_leaf(
             replace(edited[claim], content_hash=hashlib.sha256(edited[claim].stored).digest())
         )
@@ -374,7 +413,9 @@ def test_receipt_check_names_what_fails() -> None:
         (receipt_for([*leaves, leaf_hash(b"later")], 3), "beyond"),
         (receipt_for(leaves[:9], 3), "receipt at the checkpoint's size"),
         (replace(receipt, index=4), "does not go with position 4"),
-        (replace(receipt, leaf_format=2), "leaf format 2 is unknown"),
+        (replace(receipt, leaf_format=3), "leaf format 3 is unknown"),
+        (replace(receipt, leaf_format=1), "leaf format 1 does not go with a salt"),
+        (replace(receipt, salt=salt_of(4)), "leaf hash is not that of event 00000000-0000-0000-0000-000000000004"),
         (replace(receipt, content_hash=ROOT), "content hash"),
         (replace(receipt, event_id=uuid.UUID(int=99)), "leaf hash is not that of event 00000000-0000-0000-0000-000000000063"),
         (with_fixed_leaf(replace(receipt, position=5, index=4)), "does not lead"),
@@ -392,13 +433,13 @@ def test_a_receipt_whose_bytes_disagree_with_its_log_row_fails() -> None:
         (uuid.UUID(int=42), "ExamGraded", "has id 00000000-0000-0000-0000-000000000001"),
         (event_id, "ExamRegistered", "is a ExamGraded, not a ExamRegistered"),
     ]:
-        one = [leaf(1, claimed_id.bytes, STREAM.bytes, 1, topic.encode(), state)]
+        one = [leaf(1, claimed_id.bytes, STREAM.bytes, 1, topic.encode(), state, salt_of(0))]
         receipt = replace(receipt_for(one, 0), event_id=claimed_id, topic=topic)
         with pytest.raises(ValueError) as e:
             check_receipt(receipt, Checkpoint("subledger/idl", 1, root(one)))
         assert complaint in one_line(e)
     garbage = b'{"not":"an envelope"}'
-    one = [leaf(1, event_id.bytes, STREAM.bytes, 1, b"ExamGraded", garbage)]
+    one = [leaf(1, event_id.bytes, STREAM.bytes, 1, b"ExamGraded", garbage, salt_of(0))]
     receipt = replace(
         receipt_for(one, 0), stored=garbage, content_hash=hashlib.sha256(garbage).digest()
     )
@@ -434,6 +475,9 @@ def test_receipt_after_signed_checkpoint() -> None:
         ({"topic": ""}, "topic"),
         ({"topic": "\ud800"}, "topic"),
         ({"leaf_format": "1"}, "leaf_format"),
+        ({"salt": 7}, "salt is not a JSON string or null"),
+        ({"salt": "!!"}, "salt is not base64"),
+        ({"salt": base64.b64encode(b"x" * 15).decode()}, "salt must be 16 bytes"),
         ({"content_hash": "AAAA"}, "content_hash"),
         ({"stored": {"id": 1}}, "stored"),
         ({"stored": "\ud800"}, "stored is not text"),

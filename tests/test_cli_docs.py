@@ -49,7 +49,7 @@ def complete(words: str, shell: str = "bash") -> list[str]:
 
 def test_completion_offers_commands_views_formats_and_files() -> None:
     assert complete("subledger exp") == ["plain,explain", "plain,export"]
-    assert complete("subledger export ") == [f"plain,{v}" for v in ("admission", "roster", "gradebook", "exam", "events")]
+    assert complete("subledger export ") == [f"plain,{v}" for v in ("admission", "roster", "teams", "gradebook", "exam", "events", "sheet")]
     assert "plain,xlsx" in complete("subledger export admission --format ")
     assert complete("subledger present A01 231045 --outcome ") == [
         "plain,explained", "plain,failed_to_explain", "plain,absent"

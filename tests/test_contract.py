@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
+from unittest import mock
 
 import msgspec
 import pytest
@@ -18,7 +21,8 @@ import pytest
 from ledger import events as ev
 from ledger import integrity
 from ledger.app import Ledger
-from ledger.errors import Refused
+from ledger.errors import Refused, StoreError
+from ledger.store.locks import NoLocks
 from projections.events import lines as export_lines
 from projections.runner import Views
 from tests.contract_helpers import COURSE, T0, accepted, applications, course_opened, events_table, param, raw
@@ -64,17 +68,76 @@ def test_import_twice_appends_nothing_and_restore_keeps_the_digest(store_url: st
     assert integrity.checkpoint(restored) == integrity.checkpoint(ledger)
 
 
-def test_a_stale_decision_is_retried_on_fresh_state(store_url: str) -> None:
-    """Two staff accept the 60th and the 61st applicant from the same state: one wins."""
+def test_a_writer_waits_for_the_course_and_decides_on_fresh_state(store_url: str) -> None:
+    """Two staff accept the 60th and the 61st applicant at once: the second decides after the first's commit.
+
+    Alice's append holds the course's lock from her decision to her commit
+    (paused here in between); Bob's append waits for it, then sees her
+    acceptance and is refused. Without the lock Bob would decide on the state
+    Alice is about to change, and win (ADR 18).
+    """
     first, second = Ledger(store_url), Ledger(store_url)
     first.append([course_opened(capacity=60), *applications(61), *accepted(59)], "setup")
+    deciding, bob_moved, decided, go_on = (threading.Event() for _ in range(4))
+    write, lock_courses, decide = first._write, second.recorder.locks.courses, second._decide  # type: ignore[attr-defined]
+
+    def paused_write(batch, commit=True):  # type: ignore[no-untyped-def]
+        deciding.set()
+        go_on.wait(30)
+        return write(batch, commit)
+
+    def courses(streams):  # type: ignore[no-untyped-def]
+        bob_moved.set()
+        return lock_courses(streams)
+
+    def noted_decide(*args):  # type: ignore[no-untyped-def]
+        decided.set()
+        bob_moved.set()
+        return decide(*args)
+
+    first._write = paused_write  # type: ignore[method-assign]
+    outcomes: dict[str, object] = {}
+
+    def accept(ledger: Ledger, student: str, who: str) -> None:
+        try:
+            outcomes[who] = ledger.append(
+                [ev.ApplicationAccepted(course=COURSE, at=T0 + timedelta(days=3), student=student)], who
+            )
+        except Refused as refused:
+            outcomes[who] = refused.rule
+
+    alice = threading.Thread(target=accept, args=(first, "230059", "alice"))
+    alice.start()
+    assert deciding.wait(30)  # Alice has decided and holds the course
+    with mock.patch.object(second.recorder.locks, "courses", courses), mock.patch.object(second, "_decide", noted_decide):
+        bob = threading.Thread(target=accept, args=(second, "230060", "bob"))
+        bob.start()
+        assert bob_moved.wait(30)  # Bob asks for the course's lock …
+        assert not decided.wait(0.5)  # … and does not decide while Alice holds it
+        go_on.set()
+        alice.join(30)
+        bob.join(30)
+    assert outcomes["bob"] == "capacity" and isinstance(outcomes["alice"], list)
+    assert first.course(COURSE).seats_taken() == 60
+    assert integrity.verify(first).ok
+
+
+def test_a_writer_that_takes_no_lock_is_caught_by_the_insert(store_url: str) -> None:
+    """An older subledger takes no lock: its append slips in between a decision and its write.
+
+    The insert names the stream version it decided on, so it fails, and the
+    append is decided again on fresh state.
+    """
+    first, older = Ledger(store_url), Ledger(store_url)
+    first.append([course_opened(capacity=60), *applications(61), *accepted(59)], "setup")
+    older.recorder.locks = NoLocks()  # type: ignore[attr-defined]
     write = first._write
     raced = []
 
-    def other_writer_first(batch):  # type: ignore[no-untyped-def]
+    def other_writer_first(batch, commit=True):  # type: ignore[no-untyped-def]
         if not raced:
-            raced.append(second.append([ev.ApplicationAccepted(course=COURSE, at=T0 + timedelta(days=3), student="230060")], "bob"))
-        return write(batch)
+            raced.append(older.append([ev.ApplicationAccepted(course=COURSE, at=T0 + timedelta(days=3), student="230060")], "bob"))
+        return write(batch, commit)
 
     first._write = other_writer_first  # type: ignore[method-assign]
     with pytest.raises(Refused) as refused:
@@ -142,6 +205,51 @@ def test_concurrent_writers_lose_no_event(store_url: str, tmp_path: Path) -> Non
     assert [r.position for r in records] == list(range(1, len(records) + 1))
     digests = {r.event.digest for r in records if isinstance(r.event, ev.SubmissionHandedIn)}
     assert digests == {f"{w}-{i}" for w in range(2) for i in range(25)}
+    assert integrity.verify(Ledger(store_url)).ok
+
+
+def test_writers_take_turns_and_never_decide_in_vain(store_url: str) -> None:
+    """Four processes append one event at a time, two in each of two courses: no decision is taken again.
+
+    Each append decides under its course's lock and takes its position under
+    the log's, so no write conflicts with another (before ADR 18 every append
+    was guarded by the head it read, and an append in one course forced a
+    retry in every other). A process fails if it ever has to decide again.
+    """
+    ledger = Ledger(store_url)
+    for course in ("a-2025", "b-2025"):
+        ledger.append(
+            [
+                msgspec.structs.replace(e, course=course)
+                for e in [
+                    course_opened(), *applications(6), *accepted(6),
+                    ev.AssignmentPublished(course=COURSE, at=T0 + timedelta(days=2), assignment="A01", title="t",
+                                           deadline=T0 + timedelta(days=9)),
+                ]
+            ],
+            "setup",
+        )  # fmt: skip
+    script = (
+        "import sys, msgspec; import ledger.app as app; from datetime import datetime, timedelta, timezone\n"
+        "def never(attempt): raise SystemExit('decided again after a write conflict')\n"
+        "app._back_off = never\n"
+        "from ledger import events as ev\n"
+        "L = app.Ledger(sys.argv[1]); team = tuple(sys.argv[3].split(','))\n"
+        "for i in range(12):\n"
+        "    L.append([ev.SubmissionHandedIn(course=sys.argv[2], at=datetime(2025, 3, 6, tzinfo=timezone.utc)\n"
+        "        + timedelta(minutes=i), assignment='A01', team=team, digest=f'{sys.argv[2]}-{team[0]}-{i}')], 'w')\n"
+    )
+    teams = {("a-2025", "230000,230001"), ("a-2025", "230002,230003"), ("b-2025", "230000,230001"), ("b-2025", "230004")}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, store_url, course, team], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        for course, team in sorted(teams)
+    ]
+    outcomes = [(p.wait(timeout=120), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
+    assert all(code == 0 for code, _ in outcomes), outcomes
+    records = list(Ledger(store_url).records())
+    assert len(records) == 2 * 14 + 4 * 12
+    assert [r.position for r in records] == list(range(1, len(records) + 1))
+    assert all(a.recorded_at <= b.recorded_at for a, b in pairwise(records))  # positions and time agree
     assert integrity.verify(Ledger(store_url)).ok
 
 
@@ -220,6 +328,19 @@ def test_two_swapped_events_are_found_at_the_first(store_url: str) -> None:
         cur.execute(f"UPDATE {table} SET state = {p} WHERE originator_version = {p}", (bytes(states[a]), b))
     verdict = integrity.verify(ledger, point)
     assert not verdict.ok and verdict.bad_position == 5
+
+
+@pytest.mark.parametrize("salt", [bytes(16), bytes(15), None], ids=["another", "too short", "dropped"])
+def test_an_edited_salt_is_found_at_its_position(store_url: str, salt: bytes | None) -> None:
+    """A leaf commits to its salt: a salt changed, cut short or dropped (as if the leaf were unsalted) is an alteration."""
+    ledger, point = _store_with_history(store_url)
+    with raw(store_url) as cur:
+        cur.execute(f"UPDATE ledger_log SET salt = {param(store_url)} WHERE position = 6", (salt,))
+    verdict = integrity.verify(ledger, point)
+    assert not verdict.ok and verdict.bad_position == 6 and "altered" in verdict.problem
+    target = list(ledger.records())[5]
+    with pytest.raises(StoreError, match=r"^the event at position 6 was altered: run verify$"):
+        integrity.receipt(ledger, target.id)
 
 
 def test_a_rewritten_log_no_longer_extends_the_checkpoint(store_url: str) -> None:

@@ -34,6 +34,7 @@ SPEC_TYPES = {
     "GroupPreferenceRegistered",
     "GroupsAllocated",
     "GroupChanged",
+    "GroupVisited",
     "AssignmentPublished",
     "DeadlineChanged",
     "SubmissionHandedIn",
@@ -99,6 +100,10 @@ EXPECTED: list[tuple[UUID, ev.Event]] = [
         course=C, at=datetime(2025, 4, 15, 8, 0, tzinfo=CEST), student="231045", group="g1",
         reason="timetable clash",
     )),
+    (gid(30), ev.GroupVisited(
+        course=C, at=datetime(2025, 4, 16, 10, 0, tzinfo=CEST), student="231045", group="g2", week=2,
+        reason="a doctor's appointment on Thursday",
+    )),
     (gid(11), ev.AssignmentPublished(
         course=C, at=datetime(2025, 4, 7, 12, 0, tzinfo=CEST), assignment="A01", title="Linear regression",
         deadline=datetime(2025, 4, 14, 10, 0, tzinfo=CEST),
@@ -131,6 +136,17 @@ EXPECTED: list[tuple[UUID, ev.Event]] = [
         course=C, at=datetime(2025, 4, 16, 9, 0, tzinfo=CEST), student="231045", assignment="A01",
         deadline=datetime(2025, 4, 18, 10, 0, tzinfo=CEST), reason="ill for three days", certificate="AU-2025-0415",
     )),
+    (gid(23), ev.AssignmentPublished(
+        course=C, at=datetime(2025, 4, 14, 12, 0, tzinfo=CEST), assignment="A02", title="Backpropagation",
+        deadline=datetime(2025, 4, 21, 10, 0, tzinfo=CEST), transfer=True,
+    )),
+    (gid(24), ev.SubmissionHandedIn(
+        course=C, at=datetime(2025, 4, 20, 22, 10, tzinfo=CEST), assignment="A02", team=("231045",), digest=None,
+    )),
+    (gid(25), ev.SubmissionAssessed(
+        course=C, at=datetime(2025, 4, 24, 11, 0, tzinfo=CEST), assignment="A02", student="231045",
+        verdict="transfer_missing", note="no comparison with the closed-form solution",
+    )),
     (gid(18), ev.CourseworkClosed(course=C, at=datetime(2025, 7, 15, 0, 0, tzinfo=CEST))),
     (gid(19), ev.ExamRegistered(
         course=C, at=datetime(2025, 7, 16, 10, 0, tzinfo=CEST), student="231045", mode="graded",
@@ -160,13 +176,14 @@ FIELDS: dict[str, list[tuple[str, Any, Any]]] = {
     "GroupPreferenceRegistered": [("student", S, NO), ("priorities", TUPLE, NO)],
     "GroupsAllocated": [("allocation", dict[str, str], NO), ("seed", N, 0)],
     "GroupChanged": [("student", S, NO), ("group", S, NO), ("reason", S, NO)],
-    "AssignmentPublished": [("assignment", S, NO), ("title", S, NO), ("deadline", T, NO)],
+    "GroupVisited": [("student", S, NO), ("group", S, NO), ("week", N, NO), ("reason", S, NO)],
+    "AssignmentPublished": [("assignment", S, NO), ("title", S, NO), ("deadline", T, NO), ("transfer", bool, False)],
     "DeadlineChanged": [("assignment", S, NO), ("deadline", T, NO), ("reason", S, NO)],
     "SubmissionHandedIn": [("assignment", S, NO), ("team", TUPLE, NO), ("digest", str | None, None)],
     "PresentationRecorded": [("assignment", S, NO), ("student", S, NO),
                              ("outcome", Literal["explained", "failed_to_explain", "absent"], NO)],
     "SubmissionAssessed": [("assignment", S, NO), ("student", S, NO),
-                           ("verdict", Literal["sufficient", "insufficient_effort", "uncited_copy"], NO),
+                           ("verdict", Literal["sufficient", "insufficient_effort", "uncited_copy", "transfer_missing"], NO),
                            ("note", S, "")],
     "ExcuseGranted": [("student", S, NO), ("assignments", TUPLE, NO), ("certificate", S, NO),
                       ("reason", Literal["illness"], "illness")],
@@ -213,7 +230,7 @@ def assert_same(actual: Any, expected: Any, where: str = "$") -> None:
 
 def test_event_types_are_the_spec_types() -> None:
     assert set(ev.EVENT_TYPES) == SPEC_TYPES
-    assert len(ev.EVENT_TYPES) == 20
+    assert len(ev.EVENT_TYPES) == 21
     for name, cls in ev.EVENT_TYPES.items():
         assert cls.__struct_config__.tag == name
 
@@ -233,7 +250,7 @@ def test_golden_line_decodes_to_exact_struct(raw: bytes, expected: tuple[UUID, e
     event_id, event = expected
     line = wire.decode_line(raw)
     assert line.id == event_id
-    assert (line.seq, line.recorded_at, line.recorded_by, line.keys) == (None, None, None, None)
+    assert (line.seq, line.recorded_at, line.recorded_by, line.salt, line.keys) == (None, None, None, None, None)
     assert_same(line.event, event)
 
 
@@ -313,5 +330,8 @@ def test_schema_is_json_naming_every_type(tmp_path: Path) -> None:
         assert definition["properties"]["type"] == {"enum": [name]}
         assert {"course", "at"} <= set(definition["required"])
         assert definition["additionalProperties"] is False
-    assert len(schema["anyOf"]) == 20
+    assert len(schema["anyOf"]) == 21
+    # The envelope's leaf salt (ADR 18): 16 bytes in base64.
+    salt = schema["$defs"]["ExamGradedLine"]["properties"]["salt"]["anyOf"][0]
+    assert salt["contentEncoding"] == "base64" and salt["minLength"] == salt["maxLength"] == 24
     assert not (tmp_path / "unused.sqlite").exists()  # printing the schema opens no store

@@ -16,7 +16,7 @@ from tests.test_views import ADA, ALAN, EMMY, GRACE, KURT, NAMES, Script, stdout
 
 ADMISSION = "student,name,programme,credits,group,passed,excused,failed,open,status,reasons"
 EXAM = "student,name,programme,credits,mode,grade,result,certificate"
-VIEWS = ("admission", "roster", "gradebook", "exam")
+VIEWS = ("admission", "roster", "teams", "gradebook", "exam")
 LATER = "2025-08-01T12:00:00+02:00"  # graded
 
 
@@ -56,13 +56,24 @@ def test_admission_columns_and_rows(store: str) -> None:
     )
 
 
+ROSTER = "student,name,email,programme,group,from_week,until_week"
+
+
 def test_roster(store: str) -> None:
     assert export(store, "roster") == (
-        "kind,group,slot,assignment,members\n"
-        "group,g1,Thu 11:00,,231001;231002\n"
-        "group,g2,Fri 13:00,,231003;231004\n"
-        "team,,,A01,231001;231002\n"
-        "team,,,A01,231003\n"
+        f"{ROSTER}\n"
+        "231001,Ada Lovelace,ada@st.ovgu.de,master,g1,1,\n"
+        "231002,Grace Hopper,grace@st.ovgu.de,bachelor,g1,1,\n"
+        "231003,Alan Turing,alan@st.ovgu.de,bachelor,g2,1,\n"
+        "231004,Emmy Noether,emmy@st.ovgu.de,master,g2,1,\n"
+    )
+
+
+def test_teams_are_their_own_view(store: str) -> None:
+    assert export(store, "teams") == (
+        "assignment,members,hand_ins,last\n"
+        "A01,231001;231002,1,2025-04-09T20:00:00+02:00\n"
+        "A01,231003,1,2025-04-09T21:00:00+02:00\n"
     )
 
 
@@ -71,30 +82,31 @@ def test_roster_unplaced_and_group_change(store: str) -> None:
     s.add("ApplicationAccepted", "2025-04-24T09:00:00+02:00", student=KURT)
     s.add("GroupChanged", "2025-04-25T09:00:00+02:00", student=EMMY, group="g1", reason="timetable clash")
     s.flush()
-    lines = export(store, "roster").splitlines()
-    assert lines[1:4] == [
-        "group,g1,Thu 11:00,,231001;231002;231004",
-        "group,g2,Fri 13:00,,231003",
-        "unplaced,,,,231005",
-    ]
+
+    def rows(*clock: str) -> list[str]:
+        """Each participant's student, group, from_week, until_week."""
+        lines = stdout(store, "export", "roster", *clock).splitlines()[1:]
+        return [",".join(line.split(",")[i] for i in (0, 4, 5, 6)) for line in lines]
+
+    # Emmy moves to g1 from week 3 (asked on Friday of week 2, after its earlier session, Thu 11:00);
+    # Kurt, placed nowhere, comes last.
+    assert rows("--as-of", LATER) == [f"{ADA},g1,1,", f"{GRACE},g1,1,", f"{EMMY},g1,3,", f"{ALAN},g2,1,", f"{KURT},,,"]
     # Before the change, Emmy was in g2, and Kurt not yet a participant.
-    before = stdout(store, "export", "roster", "--as-of", "2025-04-20T00:00").splitlines()
-    assert before[1:3] == ["group,g1,Thu 11:00,,231001;231002", "group,g2,Fri 13:00,,231003;231004"]
-    # Asked on Friday, after that week's earlier session (Thu 11:00): the move counts from
-    # next Thursday's session (SPEC §1.3); Kurt, placed nowhere yet, is unplaced at once.
-    pending = stdout(store, "export", "roster", "--as-of", "2025-05-01T10:59").splitlines()
-    assert pending[1:4] == ["group,g1,Thu 11:00,,231001;231002", "group,g2,Fri 13:00,,231003;231004", "unplaced,,,,231005"]
-    moved = stdout(store, "export", "roster", "--as-of", "2025-05-01T11:00").splitlines()
-    assert moved[1:3] == ["group,g1,Thu 11:00,,231001;231002;231004", "group,g2,Fri 13:00,,231003"]
+    assert rows("--as-of", "2025-04-20T00:00") == [f"{ADA},g1,1,", f"{GRACE},g1,1,", f"{ALAN},g2,1,", f"{EMMY},g2,1,"]
+    # Recorded, the move counts from next Thursday's session (SPEC §1.3): until then g2 says when she leaves.
+    pending = rows("--as-of", "2025-05-01T10:59")
+    assert pending == [f"{ADA},g1,1,", f"{GRACE},g1,1,", f"{ALAN},g2,1,", f"{EMMY},g2,1,2", f"{KURT},,,"]
+    moved = rows("--as-of", "2025-05-01T11:00")
+    assert moved[:3] == [f"{ADA},g1,1,", f"{GRACE},g1,1,", f"{EMMY},g1,3,"]
 
 
 def test_gradebook(store: str) -> None:
     assert export(store, "gradebook") == (
-        "student,name,A01,A02,A03,A04\n"
-        "231001,Ada Lovelace,passed,excused,excused,excused\n"
-        "231002,Grace Hopper,failed:absent,excused,excused,excused\n"
-        "231003,Alan Turing,passed,excused,excused,excused\n"
-        "231004,Emmy Noether,failed:missed_deadline,excused,excused,excused\n"
+        "student,name,A01,A02,A03,A04,extensions\n"
+        "231001,Ada Lovelace,passed,excused,excused,excused,\n"
+        "231002,Grace Hopper,failed:absent,excused,excused,excused,\n"
+        "231003,Alan Turing,passed,excused,excused,excused,\n"
+        "231004,Emmy Noether,failed:missed_deadline,excused,excused,excused,\n"
     )
 
 

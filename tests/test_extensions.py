@@ -10,6 +10,7 @@ that an extension never turns a pass into a fail.
 from __future__ import annotations
 
 import uuid
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,10 +19,12 @@ from hypothesis import strategies as st
 
 from ledger import coursework, rules
 from ledger import events as ev
+from ledger.app import Ledger
 from ledger.course import Course
 from ledger.errors import Refused
 from ledger.events import Recorded
 from tests.cli_helpers import ADA, ALAN, EMMY, GRACE, STRANGER, count, run, semester
+from tests.recording import clock_at
 from tests.test_properties import COURSES, KINDS, Intent, clocks, history
 
 C = "c"
@@ -294,14 +297,87 @@ def test_extend_needs_until_and_reason(store: str) -> None:
     assert count(store) == 16
 
 
-def test_the_gradebook_reads_each_members_own_deadline(store: str) -> None:
-    run(store, "extend", ADA, "A02", "--until", "2025-04-23T10:00", "--reason", "ill", "--at", "2025-04-20T12:00")
-    assert run(store, "hand-in", "A02", ADA, GRACE, "--at", "2025-04-22T09:00").exit_code == 0
-    book = run(store, "export", "gradebook", "--as-of", "2025-04-24T00:00", "--format", "csv")
-    assert book.stdout.splitlines()[1:] == [
-        "231001,Ada Lovelace,passed,passed,open",
-        "231002,Grace Hopper,passed,failed:late,open",
+@pytest.fixture
+def extended(tmp_path) -> str:
+    """The semester; Ada has until 23 April for A02 and hands it in with Grace on the 22nd.
+
+    Every event is recorded at a fixed instant, so that outputs are exact.
+    """
+    path = str(tmp_path / "ledger.sqlite")
+    with clock_at(datetime(2025, 4, 10, 8, tzinfo=UTC)):
+        semester(path)
+    with clock_at(datetime(2025, 4, 20, 10, tzinfo=UTC)):
+        ok(path, "extend", ADA, "A02", "--until", "2025-04-23T10:00", "--reason", "ill for three days",
+           "--certificate", "AU-7", "--at", "2025-04-20T12:00")  # fmt: skip
+    with clock_at(datetime(2025, 4, 22, 7, tzinfo=UTC)):
+        ok(path, "hand-in", "A02", ADA, GRACE, "--at", "2025-04-22T09:00")
+    return path
+
+
+def ok(store: str, *args: str) -> str:
+    result = run(store, *args)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_status_shows_each_members_own_deadline_and_the_extension(extended: str) -> None:
+    table = ok(extended, "status", ADA, "--as-of", "2025-04-30T12:00", "--format", "table").split("\n\n")[1]
+    assert table.splitlines() == [
+        "assignment  deadline                   outcome                 why                                 extension",
+        "----------  -------------------------  ----------------------  ----------------------------------  -------------------------------------",
+        "A01         2025-04-14T10:00:00+02:00  passed                  handed in on time",
+        "A02         2025-04-23T10:00:00+02:00  passed                  handed in by the extended deadline  ill for three days (certificate AU-7)",
+        "A03         2025-04-28T10:00:00+02:00  failed:missed_deadline  nothing handed in by the deadline",
+    ]  # fmt: skip
+    grace = ok(extended, "status", GRACE, "--as-of", "2025-04-30T12:00", "--format", "csv").splitlines()
+    assert grace[2] == "A02,2025-04-21T10:00:00+02:00,failed:late,handed in after the deadline,"
+    # Between the two deadlines, Ada's A02 is still open (before her hand-in), Grace's missed.
+    before = ok(extended, "status", ADA, "--as-of", "2025-04-21T12:00", "--format", "csv").splitlines()
+    assert before[2] == "A02,2025-04-23T10:00:00+02:00,open,the extended deadline has not passed,ill for three days (certificate AU-7)"
+
+
+def test_explain_cites_the_extension_a_pass_rests_on(extended: str) -> None:
+    lines = ok(extended, "explain", ADA, "--as-of", "2025-04-30T12:00").splitlines()
+    at = lines.index("A02 passed (handed in by the extended deadline)")
+    assert [line.split(" [id ")[0] for line in lines[at + 1 : at + 3]] == [
+        "  #18 SubmissionHandedIn at 2025-04-22T09:00:00+02:00: A02 by 231001, 231002",
+        "  #17 ExtensionGranted at 2025-04-20T12:00:00+02:00: 231001 granted an extension of A02 until "
+        "2025-04-23T10:00:00+02:00: ill for three days, certificate AU-7",
     ]
+    assert lines[at + 2].endswith("; recorded 2025-04-20T12:00:00+02:00 by tester]")
+    assert lines[at + 3].startswith("A03 ")
+    grace = ok(extended, "explain", GRACE, "--as-of", "2025-04-30T12:00")
+    assert "ExtensionGranted" not in grace and "A02 failed: late (handed in after the deadline)" in grace
+
+
+def test_the_log_lists_the_extension_under_its_student_and_assignment(extended: str) -> None:
+    line = 'ExtensionGranted,"231001 granted an extension of A02 until 2025-04-23T10:00:00+02:00: ill for three days, certificate AU-7"'
+    for args in (("--student", ADA), ("--assignment", "A02"), ()):
+        assert line in ok(extended, "log", *args, "--format", "csv")
+    assert "ExtensionGranted" not in ok(extended, "log", "--student", GRACE, "--format", "csv")
+    assert "ExtensionGranted" not in ok(extended, "log", "--assignment", "A01", "--format", "csv")
+
+
+def test_the_gradebook_lists_the_extensions_that_count(extended: str) -> None:
+    assert ok(extended, "export", "gradebook", "--as-of", "2025-04-30T12:00", "--format", "csv") == (
+        "student,name,A01,A02,A03,extensions\n"
+        "231001,Ada Lovelace,passed,passed,failed:missed_deadline,A02:2025-04-23T10:00:00+02:00\n"
+        "231002,Grace Hopper,passed,failed:late,failed:missed_deadline,\n"
+    )
+    # Before the extension happened (--as-of), or before it was recorded (--known-at), it is not there.
+    for clock in ("--as-of", "--known-at"):
+        book = ok(extended, "export", "gradebook", clock, "2025-04-20T11:00", "--format", "csv")
+        assert book.splitlines()[1] == "231001,Ada Lovelace,passed,open,open,"
+
+
+def test_a_retracted_extension_leaves_the_hand_in_late(extended: str) -> None:
+    with closing(Ledger(extended)) as ledger:
+        granted = next(r for r in ledger.records() if isinstance(r.event, ev.ExtensionGranted))
+    ok(extended, "retract", str(granted.id), "--reason", "meant for another student", "--at", "2025-04-24T09:00")
+    book = ok(extended, "export", "gradebook", "--as-of", "2025-04-30T12:00", "--format", "csv").splitlines()
+    assert book[1] == "231001,Ada Lovelace,passed,failed:late,failed:missed_deadline,"
+    log = ok(extended, "log", "--student", ADA, "--format", "csv")
+    assert "by #19: meant for another student" in log
 
 
 # -- the property ---------------------------------------------------------------------------
@@ -335,3 +411,14 @@ def test_an_extension_never_turns_a_pass_into_a_fail(drawn: list[Intent]) -> Non
                         assert after.kind == "passed", (student, a, after)
                     if after.kind == "failed":
                         assert before.kind == "failed", (student, a, before)
+
+
+def test_the_report_timeline_marks_the_hand_in_late_for_the_teammate_only(extended: str) -> None:
+    from projections.reading import read
+    from projections.timeline import timelines
+
+    marks = {
+        t.student: [m.against for m in t.moments if m.event == "SubmissionHandedIn" and m.assignment == "A02"]
+        for t in timelines(read(extended, as_of=datetime(2025, 4, 30, tzinfo=UTC)))
+    }
+    assert marks == {ADA: [False], GRACE: [True]}

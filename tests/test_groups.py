@@ -67,8 +67,12 @@ class Log:
 
     def roster(self, at: datetime) -> dict[str, list[str]]:
         """The roster view's members of each group at `at`."""
-        rows = roster(reading(NAME, self.course.records, Clock(at, None)))
-        return {r.group: list(r.members) for r in rows if r.kind == "group"}
+        assert self.course.opened is not None
+        members: dict[str, list[str]] = {g.id: [] for g in self.course.opened.groups}
+        for row in roster(reading(NAME, self.course.records, Clock(at, None))):
+            if row.group:
+                members[row.group].append(row.student)
+        return members
 
 
 # -- weeks -------------------------------------------------------------------

@@ -263,7 +263,7 @@ def test_restore_into_a_non_empty_store_is_refused(store: str, tmp_path: Path) -
     result = run(other, "import", "-", input=original)
     assert result.exit_code == 1
     errors = result.stderr.splitlines()
-    assert errors[0].startswith("error: line 1: refused by rule restore-empty-store: seq, recorded_at and recorded_by")
+    assert errors[0].startswith("error: line 1: refused by rule restore-empty-store: seq, recorded_at, recorded_by and salt")
     assert "only in a restore into an empty store, and this one holds 1 events" in errors[0]
     assert errors[-1].startswith("error: ") and "nothing was imported" in errors[-1]
     assert count(other) == 1

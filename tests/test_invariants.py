@@ -32,7 +32,7 @@ STUDENTS = [f"s{i}" for i in range(6)]
 ASSIGNMENTS = ["A1", "A2", "A3"]
 GROUPS = ("g1", "g2")
 KINDS = (
-    "apply", "apply", "accept", "accept", "reject", "withdraw", "prefer", "allocate", "change", "change",
+    "apply", "apply", "accept", "accept", "reject", "withdraw", "prefer", "allocate", "change", "change", "visit",
     "publish", "publish", "move", "hand_in", "hand_in", "hand_in", "present", "present", "assess", "excuse",
     "excuse", "extend", "close", "register", "register", "grade",
     "erase", "retract", "retract", "retract",
@@ -42,7 +42,7 @@ KINDS = (
 PHASE = {
     "apply": 0, "accept": 1, "reject": 1, "withdraw": 3, "prefer": 2, "allocate": 3, "change": 4, "publish": 3,
     "move": 5, "hand_in": 5, "present": 6, "assess": 6, "excuse": 6, "extend": 5, "close": 8, "register": 9, "grade": 10,
-    "erase": 4, "retract": 5,
+    "erase": 4, "retract": 5, "visit": 4,
 }  # fmt: skip
 
 Step = tuple[int, int, int, int, int]
@@ -51,7 +51,7 @@ Step = tuple[int, int, int, int, int]
 RETRACTED: list[tuple[type[ev.Event], ...]] = [
     (ev.ApplicationWithdrawn, ev.ApplicationSubmitted),
     (ev.ApplicationAccepted, ev.ApplicationRejected),
-    (ev.GroupChanged, ev.GroupsAllocated),
+    (ev.GroupChanged, ev.GroupsAllocated, ev.GroupVisited),
     (ev.SubmissionHandedIn, ev.PresentationRecorded, ev.SubmissionAssessed, ev.ExcuseGranted, ev.DeadlineChanged,
      ev.ExtensionGranted),
     (ev.CourseworkClosed, ev.ExamRegistered, ev.AssignmentPublished, ev.ApplicationMaterialErased),
@@ -89,6 +89,7 @@ def when(kind: str, assignment: int, t: int) -> datetime:
         "apply": (T0, 4 * hours), "accept": (APPLICATION_DEADLINE, hours), "reject": (APPLICATION_DEADLINE, hours),
         "withdraw": (APPLICATION_DEADLINE, 8 * hours), "prefer": (APPLICATION_DEADLINE, 0.8 * hours),
         "allocate": (REGISTRATION_DEADLINE, 0.5 * hours), "change": (REGISTRATION_DEADLINE, 5 * hours),
+        "visit": (REGISTRATION_DEADLINE, 5 * hours),
         "publish": (REGISTRATION_DEADLINE - 100 * hours, hours), "move": (REGISTRATION_DEADLINE, 5 * hours),
         "hand_in": (deadline - 100 * hours, 0.6 * hours), "present": (deadline, 0.5 * hours),
         "assess": (deadline, 0.5 * hours), "excuse": (deadline - 20 * hours, 0.5 * hours),
@@ -127,7 +128,7 @@ def build(course: Course, step: Step) -> ev.Event | None:
     match KINDS[kind]:
         case "apply":
             return ev.ApplicationSubmitted(
-                **common, student=s, name="n", email="e", programme="bachelor", prerequisite="p"
+                **common, student=s, name="n", email="e", programme="master" if j % 2 else "bachelor", prerequisite="p"
             )
         case "accept":
             return ev.ApplicationAccepted(**common, student=s)
@@ -147,9 +148,12 @@ def build(course: Course, step: Step) -> ev.Event | None:
             return ev.GroupsAllocated(**common, allocation=allocation, seed=i)
         case "change":
             return ev.GroupChanged(**common, student=s, group=GROUPS[k % 2] if j else "g9", reason="r")
+        case "visit":  # in the week of `at` (begun: refused) or the next
+            week = 1 + t // 34 + j % 2
+            return ev.GroupVisited(**common, student=s, group=GROUPS[k % 2] if j else "g9", week=week, reason="r")
         case "publish":
             return ev.AssignmentPublished(
-                **common, assignment=a, title="t", deadline=DEADLINES[k % 3] + timedelta(days=j - 2)
+                **common, assignment=a, title="t", deadline=DEADLINES[k % 3] + timedelta(days=j - 2), transfer=i % 2 == 0
             )
         case "move":
             return ev.DeadlineChanged(**common, assignment=a, deadline=DEADLINES[k % 3] + timedelta(days=j - 3), reason="r")
@@ -160,7 +164,7 @@ def build(course: Course, step: Step) -> ev.Event | None:
             outcome = ("explained", "failed_to_explain", "absent")[j % 3]
             return ev.PresentationRecorded(**common, assignment=a, student=s, outcome=outcome)  # type: ignore[arg-type]
         case "assess":
-            verdict = ("sufficient", "insufficient_effort", "uncited_copy")[j % 3]
+            verdict = ("sufficient", "insufficient_effort", "uncited_copy", "transfer_missing")[(j + i) % 4]
             return ev.SubmissionAssessed(**common, assignment=a, student=s, verdict=verdict)  # type: ignore[arg-type]
         case "excuse":
             return ev.ExcuseGranted(**common, student=s, assignments=(a,), certificate="" if j == 5 else "AU-1")

@@ -61,9 +61,9 @@ def test_typed_rows(sqlite_path: str) -> None:
     assert admission(reading)[0] == AdmissionRow(
         ADA, "Ada Lovelace", "master", 6, "g1", 1, 0, 2, 0, "at_risk", "A02:missed_deadline;A03:missed_deadline"
     )
-    assert roster(reading)[:2] == [
-        RosterRow("group", "g1", "Thu 11:00", "", (ADA, GRACE)),
-        RosterRow("group", "g2", "Fri 13:00", "", ()),
+    assert roster(reading) == [
+        RosterRow(ADA, "Ada Lovelace", "ada@st.ovgu.de", "master", "g1", 1, None),
+        RosterRow(GRACE, "Grace Hopper", "grace@st.ovgu.de", "bachelor", "g1", 1, None),
     ]
     book = gradebook(reading)
     assert book.assignments == ("A01", "A02", "A03")

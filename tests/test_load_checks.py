@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from bench.load import COURSES, invariant_breaks, setup_events
+from bench.load import COURSES, Tally, failures, invariant_breaks, setup_events
 from ledger import events as ev
 from ledger.course import Course
 from ledger.events import Recorded
@@ -50,3 +50,13 @@ def test_every_broken_rule_is_found() -> None:
     assert "not-a-participant: '999999' in a team for 'A02'" in found
     assert any(f.startswith("team-too-large: hand-in of 'A03'") for f in found)
     assert f"no-hand-in: PresentationRecorded of '{a}' for 'A04'" in found
+
+
+def test_an_append_that_gave_up_fails_the_benchmark() -> None:
+    calm = [Tally("writer 0", ids=["a"]), Tally("reader 0", latencies=[0.1])]
+    assert failures(calm) == []
+    crowd = [*calm, Tally("writer 3", errors=["gave up after 20 write conflicts; try again"]), Tally("reader 1", errors=["x"])]
+    assert failures(crowd) == [
+        "1 append(s) failed (first: gave up after 20 write conflicts; try again)",
+        "1 export(s) failed (first: x)",
+    ]

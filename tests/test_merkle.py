@@ -426,6 +426,15 @@ def test_a_stored_events_leaf_is_the_rfc_leaf_hash_of_its_leaf_data() -> None:
     assert data[:1] == b"\x01" and data[1:9] == (7).to_bytes(8, "big") and data.endswith(b'{"x":1}')
     one_pass = leaves.leaf(7, event_id.bytes, stream.bytes, 3, b"SubmissionHandedIn", b'{"x":1}')
     assert one_pass == leaf_hash(data)
+    # Format 2: the salt sits between the version and the topic's length, and changes the leaf.
+    salt = leaves.new_salts(1)[0]
+    salted = leaves.leaf_data(7, event_id, stream, 3, "SubmissionHandedIn", b'{"x":1}', salt)
+    assert salted[:1] == b"\x02" and salted[49:65] == salt and salted[65:67] == (18).to_bytes(2, "big")
+    assert salted[1:49] == data[1:49] and salted.endswith(b"SubmissionHandedIn" + b'{"x":1}')
+    assert leaves.leaf(7, event_id.bytes, stream.bytes, 3, b"SubmissionHandedIn", b'{"x":1}', salt) == leaf_hash(salted)
+    assert leaf_hash(salted) != one_pass
+    with pytest.raises(ValueError, match="16 bytes"):
+        leaves.leaf(7, event_id.bytes, stream.bytes, 3, b"SubmissionHandedIn", b'{"x":1}', salt[:15])
 
 
 @given(st.integers(0, 300), st.lists(st.integers(0, 64), max_size=6))

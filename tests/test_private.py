@@ -33,7 +33,7 @@ def test_a_new_store_and_its_files_are_readable_by_their_owner_only(tmp_path: Pa
     ledger = Ledger(str(store))  # held open, so that the write-ahead log and shared memory exist
     try:
         assert ledger.course(COURSE).applications
-        files = [store, Path(f"{store}-wal"), Path(f"{store}-shm"), Path(f"{store}.keys")]
+        files = [store, Path(f"{store}-wal"), Path(f"{store}-shm"), Path(f"{store}.keys"), Path(f"{store}.lock")]
         assert {p.name: _mode(p) for p in files} == dict.fromkeys((p.name for p in files), 0o600)
     finally:
         ledger.close()

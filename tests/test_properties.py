@@ -36,7 +36,9 @@ from projections.log import log
 from projections.reading import Reading, read
 from projections.roster import roster
 from projections.runner import Views
+from projections.sheet import NoSheet, sheet
 from projections.status import course_status, student_status
+from projections.teams import teams
 from tests.recording import append_as_recorded
 from tests.test_projection import dump
 
@@ -48,7 +50,7 @@ ASSIGNMENTS = ("A1", "A2", "A3")
 GROUPS = ("g1", "g2")
 # Each kind of event, as often as a semester has it (roughly).
 KINDS = (
-    *["apply"] * 3, *["accept"] * 3, "reject", "withdraw", "prefer", "allocate", "change", *["publish"] * 2,
+    *["apply"] * 3, *["accept"] * 3, "reject", "withdraw", "prefer", "allocate", "change", "visit", *["publish"] * 2,
     "move", *["hand_in"] * 6, *["present"] * 3, *["assess"] * 3, "excuse", "extend", *["retract"] * 2, "close",
     *["register"] * 2, *["grade"] * 2, "erase",
 )  # fmt: skip
@@ -113,10 +115,13 @@ def _event(course: Course, intent: Intent, at: datetime) -> ev.Event | None:
             return ev.GroupsAllocated(course=name, at=at, allocation=allocation, seed=b)
         case "change":
             return ev.GroupChanged(course=name, at=at, student=student, group=_pick(GROUPS, b), reason="r")
+        case "visit":
+            return ev.GroupVisited(course=name, at=at, student=student, group=_pick(GROUPS, b), week=1 + c % 4,
+                                   reason="r")  # fmt: skip
         case "publish":
             fresh = [x for x in ASSIGNMENTS if x not in course.assignments] or list(ASSIGNMENTS)
             return ev.AssignmentPublished(course=name, at=at, assignment=_pick(fresh, b), title="t",
-                                          deadline=at + timedelta(hours=24 * (1 + c)))  # fmt: skip
+                                          deadline=at + timedelta(hours=24 * (1 + c)), transfer=a % 2 == 0)  # fmt: skip
         case "move":
             return ev.DeadlineChanged(course=name, at=at, assignment=assignment,
                                       deadline=at + timedelta(hours=12 * c - 30), reason="r")  # fmt: skip
@@ -130,7 +135,7 @@ def _event(course: Course, intent: Intent, at: datetime) -> ev.Event | None:
                                            outcome=outcome)  # type: ignore[arg-type]  # fmt: skip
         case "assess":
             done, who = _pick(handed, a)
-            verdict = _pick(("sufficient", "insufficient_effort", "uncited_copy"), c)
+            verdict = _pick(("sufficient", "insufficient_effort", "uncited_copy", "transfer_missing"), c)
             return ev.SubmissionAssessed(course=name, at=at, assignment=done, student=who,
                                          verdict=verdict)  # type: ignore[arg-type]  # fmt: skip
         case "excuse":
@@ -213,6 +218,9 @@ class NoNames:
     def names(self, course: Course, students: object) -> dict[str, str]:
         return {}
 
+    def contacts(self, course: Course, students: object) -> dict[str, tuple[str, str]]:
+        return {}
+
 
 def reading(name: str, records: list[Recorded], clock: scope.Clock, student: str | None = None) -> Reading:
     """The library's view of one course's records (with `student`: of their share) under `clock`."""
@@ -226,11 +234,18 @@ def every_view(name: str, records: list[Recorded], clock: scope.Clock) -> dict[s
         "admission": admission(whole),
         "gradebook": gradebook(whole),
         "roster": roster(whole),
+        "teams": teams(whole),
         "exam": exam(whole),
         "glance": course_status(whole),
         "log": log(whole),
     }
     course, at = whole.course, clock.as_of
+    for group in GROUPS:
+        for assignment in course.assignments:
+            try:
+                out[f"sheet {group} {assignment}"] = sheet(whole, group, assignment)
+            except NoSheet as no:  # only a deadline after the last week has no session
+                assert "no session presents it" in str(no)
     for student in admitted(whole):
         share = Course.fold(name, scope.share(whole.records, student))
         # A student's share folds to the same outcomes and status as the whole course.

@@ -1,8 +1,9 @@
 """Receipts through the CLI, attacked: every edit fails, material stays sealed, others stay hidden.
 
-A receipt carries its event as stored and the hashes of a proof; `verify-receipt`
-recomputes the leaf from what the receipt claims, so an edited claim fails with
-exit 1 and one line (ADR 10).
+A receipt carries its event as stored, its leaf's salt and the hashes of a
+proof; `verify-receipt` recomputes the leaf from what the receipt claims, so an
+edited claim fails with exit 1 and one line (ADR 10). The hashes of other
+events are of salted leaves, so they confirm no guess of them (ADR 18).
 """
 
 from __future__ import annotations
@@ -11,14 +12,22 @@ import base64
 import hashlib
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
+from unittest import mock
+from uuid import UUID
 
+import msgspec
 import pytest
 
-from ledger import vault
-from ledger.events import Recorded
-from tests.cli_helpers import ADA, EMMY, GRACE, find, run, semester
+from ledger import events as ev
+from ledger import integrity, vault, wire
+from ledger.app import Ledger
+from ledger.checkpoint import Checkpoint, check_receipt
+from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
+from ledger.leaves import leaf
+from tests.cli_helpers import ADA, CLOSED_AT, EMMY, EXAM_AT, GRACE, find, jsonl, run, semester
 
 
 @pytest.fixture
@@ -80,7 +89,12 @@ def edits(receipt: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "stream": {"stream": "00000000-0000-0000-0000-000000000000"},
         "version": {"version": receipt["version"] + 1},
         "topic": {"topic": "PresentationRecorded"},
-        "leaf format": {"leaf_format": 2},
+        "leaf format, the unsalted one": {"leaf_format": 1},
+        "leaf format, unknown": {"leaf_format": 3},
+        "salt": {"salt": b64(bytes(16))},
+        "salt, too short": {"salt": b64(bytes(15))},
+        "salt, dropped": {"salt": None},
+        "salt, dropped, as a leaf of format 1": {"salt": None, "leaf_format": 1},
         "leaf": {"leaf": b64(hashlib.sha256(b"forged").digest())},
         "proof entry": {"proof": [b64(hashlib.sha256(b"x").digest()), *proof[1:]]},
         "proof, one entry dropped": {"proof": proof[:-1]},
@@ -170,3 +184,101 @@ def test_no_receipt_for_an_event_altered_behind_the_programs_back(
     done = run(store, "receipt", str(hand_in.id))
     assert done.exit_code == 1
     assert done.stderr == f"error: the event at position {hand_in.position} was altered: run verify\n"
+
+
+# -- a neighbour's hash confirms no guess (ADR 18) ------------------------------------
+
+GRADING = [  # appended to the semester in one import, without ids: ids derive from content
+    {"type": "DeadlineChanged", "at": "2025-04-20T10:00:00+02:00", "assignment": "A03",
+     "deadline": "2025-05-05T10:00:00+02:00", "reason": "holiday"},
+    {"type": "CourseworkClosed", "at": CLOSED_AT},
+    {"type": "ExamRegistered", "at": EXAM_AT, "student": ADA, "mode": "graded"},
+    {"type": "ExamRegistered", "at": EXAM_AT, "student": GRACE, "mode": "graded"},
+    {"type": "ExamGraded", "at": "2025-08-04T09:01:19+02:00", "student": ADA, "grade": 1.3},
+    {"type": "ExamGraded", "at": "2025-08-04T09:04:29+02:00", "student": GRACE, "grade": 2.7},
+]  # fmt: skip
+
+
+def neighbour_guesses(receipt: dict[str, Any], candidates: list[ev.Event]) -> list[ev.Event]:
+    """The candidates for the event beside the receipt's that the receipt's proof confirms.
+
+    The attack of ADR 10: the proof's first hash is the leaf of the neighbour, and
+    everything else that leaf commits to (position, content id, stream, version,
+    `recorded_at` and `recorded_by` of a shared import) the attacker can read off
+    the receipt or derive from the guess.
+    """
+    index = receipt["index"]
+    neighbour = index + 1 if index % 2 == 0 else index - 1  # the sibling leaf is the proof's first hash
+    sibling = base64.b64decode(receipt["proof"][0])
+    own = envelope_decoder.decode(receipt["stored"].encode())
+    stream = UUID(receipt["stream"]).bytes
+    hits = []
+    for event in candidates:
+        event_id = wire.content_id(event)
+        state = envelope_encoder.encode(Envelope(event_id, own.recorded_at, own.recorded_by, event))
+        version = receipt["version"] + neighbour - index
+        guessed = leaf(neighbour + 1, event_id.bytes, stream, version, ev.type_name(event).encode(), state)
+        if guessed == sibling:
+            hits.append(event)
+    return hits
+
+
+def test_a_receipt_confirms_no_guess_of_its_neighbour(tmp_path: Path) -> None:
+    """From one grade receipt, try every grade of the neighbouring student: salted leaves confirm none.
+
+    The same ledger restored from an export made before ADR 18 (its lines carry
+    no salt, so its leaves keep the unsalted format 1) gives the grade away: the
+    attack works, so the test can fail.
+    """
+    salted = str(tmp_path / "salted.sqlite")
+    semester(salted)
+    assert run(salted, "import", "-", input=jsonl(*GRADING)).exit_code == 0
+    old_export = [
+        json.dumps({k: v for k, v in json.loads(line).items() if k != "salt"})
+        for line in run(salted, "export", "events").stdout.splitlines()
+    ]
+    unsalted = str(tmp_path / "unsalted.sqlite")
+    assert run(unsalted, "import", "-", input="\n".join(old_export) + "\n").exit_code == 0
+    assert run(unsalted, "digest").stdout != run(salted, "digest").stdout
+
+    with closing(Ledger(salted)) as ledger:
+        records = list(ledger.records())
+    target, neighbour = records[20], records[21]  # Ada's grade and, its leaf's sibling, Grace's
+    assert isinstance(target.event, ev.ExamGraded) and isinstance(neighbour.event, ev.ExamGraded)
+    # The attacker is given more than they need: the neighbour's student and `at`; only the grade is guessed.
+    true = neighbour.event
+    candidates: list[ev.Event] = [msgspec.structs.replace(true, grade=g) for g in ev.GRADES]
+
+    old = receipt_of(unsalted, target.id, tmp_path / "old.json")
+    assert old["leaf_format"] == 1 and old["salt"] is None
+    assert neighbour_guesses(old, candidates) == [true]  # the grade, recovered
+
+    new = receipt_of(salted, target.id, tmp_path / "new.json")
+    assert new["leaf_format"] == 2 and len(base64.b64decode(new["salt"])) == 16
+    assert neighbour_guesses(new, candidates) == []  # not even the true content is confirmed
+    # The receipt still proves its own event.
+    checkpoint = tmp_path / "checkpoint.txt"
+    checkpoint.write_text(run(salted, "digest").stdout)
+    assert verify_receipt(salted, tmp_path / "new.json", checkpoint)[0] == 0
+
+
+def test_a_receipt_reads_the_leaves_of_other_events_and_nothing_else(
+    signed_semester: tuple[str, list[Recorded], Path],
+) -> None:
+    """A receipt needs the other events' leaf hashes only: it reads no other stored event."""
+    store, records, checkpoint = signed_semester
+    target = find(records, "SubmissionHandedIn")
+    with closing(Ledger(store)) as ledger:
+        recorder = ledger.recorder
+        read_log = recorder.select_log
+
+        def one_row_only(after: int, limit: int) -> Any:
+            assert limit == 1  # the first event's row: it names the ledger
+            return read_log(after, limit)
+
+        with (
+            mock.patch.object(recorder, "select_raw", side_effect=AssertionError("read every stored row")),
+            mock.patch.object(recorder, "select_log", side_effect=one_row_only),
+        ):
+            receipt = integrity.receipt(ledger, target.id)
+    assert check_receipt(receipt, Checkpoint.parse(checkpoint.read_text())).id == target.id

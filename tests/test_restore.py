@@ -9,7 +9,9 @@ names. Each test is an attack, and each refusal writes nothing.
 
 from __future__ import annotations
 
+import base64
 import json
+import sqlite3
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import replace
@@ -25,7 +27,7 @@ from hypothesis import strategies as st
 
 from ledger import clock, integrity, merkle
 from ledger.app import Ledger
-from ledger.errors import ImportRejected, Refused
+from ledger.errors import ImportRejected, Refused, StoreError
 from tests import test_import
 from tests.cli_helpers import ALAN, COURSE, count, course_opened, jsonl, run, semester
 from tests.recording import clock_at
@@ -65,6 +67,7 @@ def accept_alan(**envelope: Any) -> dict[str, Any]:
         {"recorded_at": "2020-01-01T00:00:00Z"},
         {"recorded_by": "someone-else"},
         {"seq": 17},
+        {"salt": "AAAAAAAAAAAAAAAAAAAAAA=="},  # a leaf salt one chose oneself: one's leaf could be guessed
         {"id": "0b6c3f0e-8a1d-4c52-9d3e-7f1a2b3c4d5e", "seq": 17, "recorded_at": "2020-01-01T00:00:00Z", "recorded_by": "x"},
     ],
 )
@@ -106,6 +109,7 @@ def test_rerunning_a_restore_appends_nothing_but_refuses_anything_new(store: str
         ({"seq": 5}, "id-conflict", "with another envelope: seq 5 (stored: 4)"),
         ({"recorded_at": "2020-01-01T00:00:00Z"}, "id-conflict", "with another envelope: recorded_at 2020-01-01T00:00:00Z (stored: "),
         ({"recorded_by": "someone-else"}, "id-conflict", "with another envelope: recorded_by someone-else (stored: tester)"),
+        ({"salt": "AAAAAAAAAAAAAAAAAAAAAA=="}, "id-conflict", "with another envelope: salt AAAAAAAAAAAAAAAAAAAAAA== (stored: "),
         ({"recorded_at": "9999-12-31T23:59:59-23:59"}, "time", "recorded_at 9999-12-31T23:59:59-23:59 is out of range"),
     ],
 )
@@ -147,6 +151,8 @@ def _without(line: dict[str, Any], *names: str) -> dict[str, Any]:
         (lambda b: [*b[:3], _without(b[3], "recorded_by"), *b[4:]], "restore-envelope"),
         (lambda b: [*b[:3], _without(b[3], "seq"), *b[4:]], "restore-envelope"),
         (lambda b: [*b[:3], _without(b[3], "id"), *b[4:]], "restore-envelope"),
+        # an unsalted line after a salted one: no export holds one
+        (lambda b: [*b[:3], _without(b[3], "salt"), *b[4:]], "restore-envelope"),
         # not from position 1, with a gap, out of order, or a line twice
         (lambda b: [{**line, "seq": line["seq"] + 4} for line in b], "restore-position"),
         (lambda b: [*b[:5], *b[6:]], "restore-position"),
@@ -175,7 +181,7 @@ def test_a_prefix_of_an_export_restores_and_later_lines_cannot_follow_with_their
     target, result = restore(tmp_path, backup[:10])
     assert result.exit_code == 0, result.output
     assert refusals(run(target, "import", "-", input=as_text(backup[10:]))) == ["restore-empty-store"] * 6
-    plain = [_without(line, "seq", "recorded_at", "recorded_by") for line in backup[10:]]
+    plain = [_without(line, "seq", "recorded_at", "recorded_by", "salt") for line in backup[10:]]
     assert run(target, "import", "-", input=as_text(plain)).exit_code == 0
     assert {line["recorded_at"] for line in export_lines(target)[10:]} != {line["recorded_at"] for line in backup[10:]}
 
@@ -286,6 +292,64 @@ def test_a_dry_run_with_the_right_checkpoint_would_append_everything(
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("would append 16 events (positions 1-16)")
     assert count(target) == 0
+
+
+# -- leaves with and without salts (ADR 18) ----------------------------------------------
+
+
+def test_every_line_of_an_export_carries_its_leafs_salt(store: str) -> None:
+    salts = [base64.b64decode(line["salt"]) for line in export_lines(store)]
+    assert all(len(salt) == 16 for salt in salts) and len(set(salts)) == len(salts)
+
+
+def test_an_export_made_before_salts_restores_with_its_digest_and_new_events_are_salted(
+    store: str, tmp_path: Path
+) -> None:
+    """Lines without `salt` (an export of a store made before ADR 18) keep their unsalted leaves of format 1.
+
+    So a backup and an auditor's checkpoint of such a store still restore and
+    verify; whatever is appended afterwards is salted, and a restore of that
+    mixed log keeps both kinds.
+    """
+    unsalted = [_without(line, "salt") for line in export_lines(store)]
+    old, result = restore(tmp_path, unsalted)
+    assert result.exit_code == 0, result.output
+    checkpoint = tmp_path / "old.txt"
+    checkpoint.write_text(run(old, "digest").stdout)
+    assert export_lines(old) == unsalted  # nothing invented on the way
+    assert run(old, "accept", ALAN).exit_code == 0
+    mixed = export_lines(old)
+    assert "salt" not in mixed[15] and len(base64.b64decode(mixed[16]["salt"])) == 16
+    again, result = restore(tmp_path, mixed, "--checkpoint", str(checkpoint))
+    assert result.exit_code == 0, result.output
+    assert run(again, "digest").stdout == run(old, "digest").stdout
+    assert run(again, "verify", str(checkpoint)).exit_code == 0
+    receipt = tmp_path / "r.json"
+    assert run(again, "receipt", mixed[3]["id"], "--size", "16", "-o", str(receipt)).exit_code == 0
+    assert json.loads(receipt.read_text())["leaf_format"] == 1
+    assert run(again, "verify-receipt", str(receipt), str(checkpoint)).exit_code == 0
+
+
+def test_a_store_made_before_salts_is_refused_in_one_line(store: str) -> None:
+    with closing(sqlite3.connect(store)) as db, db:
+        db.execute("ALTER TABLE ledger_log DROP COLUMN salt")
+    for args in (["status"], ["accept", ALAN], ["verify"]):
+        result = run(store, *args)
+        assert result.exit_code == 1 and result.stdout == ""
+        assert result.stderr.startswith("error: this store's log keeps no salts (made before ADR 18): export")
+        assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.postgres
+def test_a_postgres_store_made_before_salts_is_refused(fresh_postgres_url: str) -> None:
+    import psycopg
+
+    with closing(Ledger(fresh_postgres_url)) as ledger:
+        ledger.import_lines([jsonl(course_opened()).encode()], "staff")
+    with psycopg.connect(fresh_postgres_url) as conn:
+        conn.execute("ALTER TABLE ledger_log DROP COLUMN salt")
+    with pytest.raises(StoreError, match=r"^this store's log keeps no salts \(made before ADR 18\)"):
+        Ledger(fresh_postgres_url)
 
 
 # -- two writers, and the store's clock ------------------------------------------------

@@ -25,7 +25,7 @@ from projections.admission import admission
 from projections.gradebook import gradebook
 from projections.scope import Clock
 from tests import spec_model
-from tests.test_properties import COURSES, T0, Intent, _opening, clocks, history, intents, reading
+from tests.test_properties import T0, Intent, _opening, clocks, history, intents, reading
 
 
 def boundaries(records: list[Recorded]) -> list[Clock]:

@@ -119,7 +119,7 @@ def rows(store: str, view: str, *args: str) -> list[dict[str, Any]]:
 
 def grades(store: str, *args: str) -> dict[str, dict[str, str]]:
     """The gradebook: student → assignment → outcome."""
-    return {r.pop("student"): {k: v for k, v in r.items() if k != "name"} for r in rows(store, "gradebook", *args)}
+    return {r.pop("student"): {k: v for k, v in r.items() if k not in ("name", "extensions")} for r in rows(store, "gradebook", *args)}
 
 
 def admission(store: str, *args: str) -> dict[str, dict[str, Any]]:
@@ -382,8 +382,8 @@ def test_status_of_a_student(story: Script) -> None:
         "outcomes   1 passed, 1 excused, 0 exempt, 2 failed, 0 open\n"
         "as of      2025-06-01T12:00:00+02:00\n"
         "\n"
-        "assignment  deadline                   outcome                 why\n"
-        "----------  -------------------------  ----------------------  ---------------------------------\n"
+        "assignment  deadline                   outcome                 why                                extension\n"
+        "----------  -------------------------  ----------------------  ---------------------------------  ---------\n"
         "A01         2025-04-14T10:00:00+02:00  passed                  handed in on time\n"
         "A02         2025-04-21T10:00:00+02:00  failed:late             handed in after the deadline\n"
         "A03         2025-04-28T10:00:00+02:00  excused                 medical certificate\n"
@@ -391,8 +391,8 @@ def test_status_of_a_student(story: Script) -> None:
     )
     # In a pipe, CSV, and the table only.
     assert stdout(story.store, "status", ADA, "--as-of", "2025-06-01T12:00").splitlines()[:2] == [
-        "assignment,deadline,outcome,why",
-        "A01,2025-04-14T10:00:00+02:00,passed,handed in on time",
+        "assignment,deadline,outcome,why,extension",
+        "A01,2025-04-14T10:00:00+02:00,passed,handed in on time,",
     ]
 
 

@@ -64,6 +64,7 @@ def append_log(
     stored: Sequence[StoredEvent],
     ids: Sequence[UUID] | None = None,
     first_position: int | None = None,
+    salts: Sequence[bytes | None] | None = None,
 ) -> log.Appended:
     """Give `stored` (just inserted) their log rows and move the head, in the caller's transaction.
 
@@ -72,10 +73,13 @@ def append_log(
     cursor.execute("SELECT size, frontier FROM ledger_head WHERE id = 1")
     head = cursor.fetchone()
     size, frontier = (head["size"], bytes(head["frontier"])) if head else (0, None)
-    appended = log.extend(size, frontier, event_ids(stored, ids), stored, first_position)
+    appended = log.extend(size, frontier, event_ids(stored, ids), stored, first_position, salts)
     cursor.executemany(
-        dialect.sql("INSERT INTO ledger_log VALUES (?, ?, ?, ?, ?)"),
-        [(p, dialect.event_id(i), dialect.stream_id(o), v, leaf) for p, i, o, v, leaf in appended.rows],
+        dialect.sql(
+            "INSERT INTO ledger_log (position, event_id, originator_id, originator_version, leaf, salt) "
+            "VALUES (?, ?, ?, ?, ?, ?)"
+        ),
+        [(p, dialect.event_id(i), dialect.stream_id(o), v, leaf, salt) for p, i, o, v, leaf, salt in appended.rows],
     )
     cursor.execute(
         dialect.sql(

@@ -2,7 +2,8 @@
 
 Both stores write, in the same transaction as the events themselves:
 - one log row per event: its position (1, 2, 3 … without gaps), its id, the
-  stream and version it was stored under, and its Merkle leaf hash;
+  stream and version it was stored under, its Merkle leaf hash, and the salt
+  the leaf commits to (ADR 18; none in rows of leaf format 1);
 - the head: the log's size and the Merkle frontier, so the root is known
   without reading the log;
 - the material keys that seal application material (SPEC §6).
@@ -17,11 +18,19 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledger import merkle
-from ledger.leaves import leaf
+from ledger.leaves import leaf, new_salts
 
 # A log row as stored, for verification: position, event id (16 bytes), stream id
-# (16 bytes), version, topic, state, leaf (None where the event row is missing).
-RawRow = tuple[int, bytes, bytes, int, str | None, bytes | None, bytes]
+# (16 bytes), version, topic, state (topic and state None where the event row is
+# missing), leaf, salt (None in a row of leaf format 1).
+RawRow = tuple[int, bytes, bytes, int, str | None, bytes | None, bytes, bytes | None]
+
+
+# A store made before ADR 18 has no salt column in its log.
+UNSALTED_MESSAGE = (
+    "this store's log keeps no salts (made before ADR 18): export its events with the subledger it was "
+    "made with, and import them into a new store (the digest stays the same)"
+)
 
 
 class PositionTaken(IntegrityError):
@@ -38,12 +47,13 @@ class LogRow(NamedTuple):
     topic: str
     state: bytes | None  # None when the event row is missing
     leaf: bytes
+    salt: bytes | None = None  # what the leaf commits to beside the event (None: leaf format 1)
 
 
 class Appended(NamedTuple):
     """What the log gains from one insert: rows to write and the new head."""
 
-    rows: list[tuple[int, UUID, UUID, int, bytes]]
+    rows: list[tuple[int, UUID, UUID, int, bytes, bytes | None]]  # position, id, stream, version, leaf, salt
     size: int
     frontier: bytes
 
@@ -54,23 +64,29 @@ def extend(
     ids: Sequence[UUID],
     stored: Sequence[StoredEvent],
     first_position: int | None = None,
+    salts: Sequence[bytes | None] | None = None,
 ) -> Appended:
     """Give `stored` the next positions after `size` and fold their leaves into the frontier.
 
-    A restore names the position it expects; if another writer took it, the
-    whole insert fails (`PositionTaken`) and the import is decided again.
+    Each leaf commits to its event's salt (`salts`; fresh ones where none are
+    given; None for an unsalted leaf of format 1, which only a restore of an
+    old export asks for). The writer names the position it expects; if
+    another writer took it, the whole insert fails (`PositionTaken`) and the
+    append is decided again.
     """
     if first_position is not None and first_position != size + 1:
         raise PositionTaken(f"position {first_position} is taken; the log has {size} events")
     frontier = merkle.Frontier.from_bytes(frontier_bytes) if frontier_bytes else merkle.Frontier()
     streams: dict[object, tuple[UUID, bytes]] = {}  # a course's stream id, converted once
+    if salts is None:
+        salts = new_salts(len(stored))
     rows = []
-    for position, event_id, s in zip(range(size + 1, size + len(stored) + 1), ids, stored, strict=True):
+    for position, event_id, s, salt in zip(range(size + 1, size + len(stored) + 1), ids, stored, salts, strict=True):
         stream = streams.get(s.originator_id)
         if stream is None:
             oid = s.originator_id if isinstance(s.originator_id, UUID) else UUID(s.originator_id)
             stream = streams[s.originator_id] = (oid, oid.bytes)
-        hashed = leaf(position, event_id.bytes, stream[1], s.originator_version, s.topic.encode(), s.state)
-        rows.append((position, event_id, stream[0], s.originator_version, hashed))
+        hashed = leaf(position, event_id.bytes, stream[1], s.originator_version, s.topic.encode(), s.state, salt)
+        rows.append((position, event_id, stream[0], s.originator_version, hashed, salt))
     frontier.extend([row[4] for row in rows])
     return Appended(rows, size + len(stored), frontier.to_bytes())

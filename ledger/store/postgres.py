@@ -1,8 +1,10 @@
 """The shared store: eventsourcing's PostgreSQL recorder plus the ledger's log.
 
-`PERSISTENCE_MODULE=ledger.store.postgres:Factory`. Positions are given under
-eventsourcing's EXCLUSIVE lock on the events table, so they have no gaps even
-where the notification id sequence has them (rolled-back inserts). Triggers
+`PERSISTENCE_MODULE=ledger.store.postgres:Factory`. Writers take turns by
+session advisory locks, one per course and one for the log (`AdvisoryLocks`,
+ADR 18). Positions are given under eventsourcing's EXCLUSIVE lock on the
+events table too, so they have no gaps even where the notification id sequence
+has them (rolled-back inserts). Triggers
 make the database itself refuse UPDATE, DELETE and TRUNCATE of the events, of
 the log and of the material keys (SPEC §6), and refuse a new key-encryption
 key for a course unless an erasure recorded in the log made it (ADR 9): a
@@ -12,7 +14,7 @@ writer cannot destroy keys outside an erasure.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 from uuid import UUID
 
@@ -25,16 +27,19 @@ from ledger.errors import StoreError
 from ledger.store import material
 from ledger.store.append import Dialect, append_log
 from ledger.store.keyfile import KeyFile
-from ledger.store.log import LogRow, RawRow
+from ledger.store.log import UNSALTED_MESSAGE, LogRow, RawRow
 
 APPEND_ONLY = "subledger_refuse_rewrite"
 DIALECT = Dialect(param="%s", event_id=lambda i: i, stream_id=lambda o: o)  # psycopg adapts UUIDs
 SCHEMA_LOCK = 0x5B1ED6E2  # advisory lock id held while one process creates the schema
+# The two-key advisory locks writers take turns by (ADR 18): (COURSE_LOCKS, a course's key), (LOG_LOCK, 0).
+COURSE_LOCKS = 0x5B1ED6E3
+LOG_LOCK = 0x5B1ED6E4
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ledger_log ("
     "position bigint PRIMARY KEY, event_id uuid NOT NULL UNIQUE, "
-    "originator_id uuid NOT NULL, originator_version bigint NOT NULL, leaf bytea NOT NULL)",
+    "originator_id uuid NOT NULL, originator_version bigint NOT NULL, leaf bytea NOT NULL, salt bytea)",
     "CREATE INDEX IF NOT EXISTS ledger_log_stream ON ledger_log (originator_id, position)",
     "CREATE TABLE IF NOT EXISTS ledger_head ("
     "id int PRIMARY KEY CHECK (id = 1), size bigint NOT NULL, frontier bytea NOT NULL)",
@@ -90,11 +95,70 @@ def schema_lock(datastore: Any) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
+class AdvisoryLocks:
+    """The locks writers take turns by: session advisory locks, held on one pooled connection.
+
+    A course's lock is keyed by its stream id (two courses whose keys collide
+    merely share one); the log has one lock. The connection is autocommit, so
+    holding a lock is not an open transaction, and a writer that dies releases
+    its locks with its session.
+    """
+
+    def __init__(self, datastore: Any) -> None:
+        self.datastore = datastore
+        self._connections: dict[int, Any] = {}  # by thread: the connection holding its courses' locks
+
+    @contextmanager
+    def courses(self, streams: Sequence[UUID]) -> Iterator[None]:
+        """Hold the locks of these course streams, taken in one order by every writer."""
+        import threading
+
+        keys = sorted({int.from_bytes(s.bytes[:4], "big", signed=True) for s in streams})
+        thread = threading.get_ident()
+        with self.datastore.get_connection() as conn:
+            self._connections[thread] = conn
+            try:
+                for key in keys:
+                    conn.execute("SELECT pg_advisory_lock(%s, %s)", (COURSE_LOCKS, key))
+                yield
+            finally:
+                del self._connections[thread]
+                _unlock_all(conn)
+
+    @contextmanager
+    def log(self) -> Iterator[None]:
+        """Hold the log's lock (on the connection of this thread's courses' locks, if it holds them)."""
+        import threading
+
+        conn = self._connections.get(threading.get_ident())
+        if conn is not None:
+            conn.execute("SELECT pg_advisory_lock(%s, 0)", (LOG_LOCK,))
+            try:
+                yield
+            finally:
+                with suppress(Exception):  # a broken connection has lost its session, and the lock with it
+                    conn.execute("SELECT pg_advisory_unlock(%s, 0)", (LOG_LOCK,))
+            return
+        with self.datastore.get_connection() as conn:
+            try:
+                conn.execute("SELECT pg_advisory_lock(%s, 0)", (LOG_LOCK,))
+                yield
+            finally:
+                _unlock_all(conn)
+
+
+def _unlock_all(conn: Any) -> None:
+    """Release every advisory lock of `conn`'s session before the pool lends it out again."""
+    with suppress(Exception):  # a broken connection has lost its session, and its locks with it
+        conn.execute("SELECT pg_advisory_unlock_all()")
+
+
 class LedgerRecorder(PostgresApplicationRecorder):
     """Stores events and, in the same transaction, the log, the head and the keys."""
 
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        self.locks = AdvisoryLocks(datastore)
         statements: list[Composable] = [SQL(s) for s in SCHEMA]
         statements.append(
             SQL(
@@ -121,7 +185,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.extend(statements)  # type: ignore[arg-type]  # SQL and Composed both run
         self.select_log_sql = SQL(
             "SELECT l.position, l.event_id, l.originator_id, l.originator_version, e.topic, "
-            "e.state, l.leaf FROM ledger_log l LEFT JOIN {table} e "
+            "e.state, l.leaf, l.salt FROM ledger_log l LEFT JOIN {table} e "
             "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
         ).format(table=Identifier(self.events_table_name))
 
@@ -130,7 +194,8 @@ class LedgerRecorder(PostgresApplicationRecorder):
     def create_table(self) -> None:
         """Create the schema once; every later start only checks that it is there.
 
-        A store that keeps raw keys (made before ADR 9) is refused.
+        A store that keeps raw keys (made before ADR 9), or whose log keeps no
+        salts (made before ADR 18), is refused.
         """
         if not schema_ready(self.datastore, LAST_TABLE):
             with schema_lock(self.datastore):
@@ -139,11 +204,15 @@ class LedgerRecorder(PostgresApplicationRecorder):
             self.datastore.register_type_adapters()
         with self.datastore.get_connection() as conn:
             row = conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
-                "AND table_name = 'material_keys' AND column_name = 'key') AS raw"
+                "SELECT bool_or(table_name = 'material_keys' AND column_name = 'key') AS raw, "
+                "bool_or(table_name = 'ledger_log' AND column_name = 'salt') AS salted "
+                "FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name IN ('material_keys', 'ledger_log')"
             ).fetchone()
         if row and row["raw"]:
             raise StoreError(material.RAW_KEYS_MESSAGE)
+        if not (row and row["salted"]):
+            raise StoreError(UNSALTED_MESSAGE)
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
         """Insert events, their log rows, the head and the keys in one transaction.
@@ -170,7 +239,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
             curs.execute(SQL("NOTIFY {}").format(Identifier(self.channel_name)))  # eventsourcing's subscriptions
             curs.execute(self.insert_events_statement, (events,))
             notification_ids = [row["notification_id"] for row in curs.fetchall()]
-            append_log(curs, DIALECT, stored_events, kwargs.get("ids"), kwargs.get("first_position"))
+            append_log(
+                curs, DIALECT, stored_events, kwargs.get("ids"), kwargs.get("first_position"), kwargs.get("salts")
+            )
             keys.write(curs, DIALECT)
         return notification_ids
 
@@ -186,6 +257,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
                     topic=r["topic"],
                     state=bytes(r["state"]) if r["state"] is not None else None,
                     leaf=bytes(r["leaf"]),
+                    salt=bytes(r["salt"]) if r["salt"] is not None else None,
                 )
                 for r in curs.fetchall()
             ]
@@ -213,7 +285,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
             curs.execute(
                 SQL(
                     "SELECT l.position, uuid_send(l.event_id), uuid_send(l.originator_id), l.originator_version, "
-                    "e.topic, e.state, l.leaf FROM ledger_log l LEFT JOIN {} e "
+                    "e.topic, e.state, l.leaf, l.salt FROM ledger_log l LEFT JOIN {} e "
                     "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
                     "WHERE l.position > %s ORDER BY l.position LIMIT %s"
                 ).format(Identifier(self.events_table_name)),
@@ -221,18 +293,27 @@ class LedgerRecorder(PostgresApplicationRecorder):
             )
             return curs.fetchall()
 
+    def select_leaves(self, after: int, limit: int) -> list[bytes]:
+        """Up to `limit` leaf hashes after position `after`, in order: all a receipt's proof needs."""
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute("SELECT leaf FROM ledger_log WHERE position > %s ORDER BY position LIMIT %s", (after, limit))
+            return [bytes(r[0]) for r in curs.fetchall()]
+
     def select_by_id(self, event_id: UUID) -> LogRow | None:
         """The log row of one event id, if there is one."""
         rows = self._rows("WHERE l.event_id = %s", (event_id,))
         return rows[0] if rows else None
 
-    def select_streams(self, event_ids: Sequence[UUID]) -> dict[UUID, UUID]:
-        """Which of `event_ids` the log holds, with the stream each is in."""
+    def select_streams(self, event_ids: Sequence[UUID]) -> dict[UUID, tuple[UUID, bytes | None]]:
+        """Which of `event_ids` the log holds, with the stream each is in and its leaf's salt."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
-                "SELECT event_id, originator_id FROM ledger_log WHERE event_id = ANY(%s)", (list(event_ids),)
+                "SELECT event_id, originator_id, salt FROM ledger_log WHERE event_id = ANY(%s)", (list(event_ids),)
             )
-            return {r["event_id"]: r["originator_id"] for r in curs.fetchall()}
+            return {
+                r["event_id"]: (r["originator_id"], bytes(r["salt"]) if r["salt"] is not None else None)
+                for r in curs.fetchall()
+            }
 
     def head(self) -> tuple[int, bytes | None]:
         """The log's size and Merkle frontier."""

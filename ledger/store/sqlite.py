@@ -6,7 +6,8 @@ contract (its own recorder tests run against it: `tests/test_recorder_contract.p
 and uses only eventsourcing's public API: every write connection runs
 `synchronous=FULL`, so an append the CLI reported survives a power loss.
 Material keys are stored wrapped under key-encryption keys from the key file
-(`ledger/store/material.py`, ADR 9).
+(`ledger/store/material.py`, ADR 9). Writers take turns by a lock file beside
+the store (`ledger/store/locks.py`, ADR 18).
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from ledger.errors import StoreError
 from ledger.store import material, sqlite_file
 from ledger.store.append import Dialect, append_log
 from ledger.store.keyfile import KeyFile
-from ledger.store.log import LogRow, RawRow
+from ledger.store.locks import FileLock, NoLocks, WriteLocks
+from ledger.store.log import UNSALTED_MESSAGE, LogRow, RawRow
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS ledger_log ("
     "position INTEGER PRIMARY KEY, event_id BLOB NOT NULL UNIQUE, "
-    "originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, leaf BLOB NOT NULL)",
+    "originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, leaf BLOB NOT NULL, salt BLOB)",
     # A course's events, in order, without reading the whole log.
     "CREATE INDEX IF NOT EXISTS ledger_log_stream ON ledger_log (originator_id, position)",
     "CREATE TABLE IF NOT EXISTS ledger_head ("
@@ -42,11 +44,14 @@ SCHEMA = (
     "course TEXT NOT NULL, position INTEGER NOT NULL, kek BLOB NOT NULL UNIQUE, PRIMARY KEY (course, position))",
 )
 TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
-# A store made before ADR 9 kept raw keys in a column `key`.
-RAW_KEYS = "SELECT count(*) FROM pragma_table_info('material_keys') WHERE name = 'key'"
+# A store made before ADR 9 kept raw keys in a column `key`; one made before ADR 18 has no salts.
+OLD_SCHEMA = (
+    "SELECT (SELECT count(*) FROM pragma_table_info('material_keys') WHERE name = 'key'), "
+    "(SELECT count(*) FROM pragma_table_info('ledger_log') WHERE name = 'salt')"
+)
 
 SELECT_LOG = (
-    "SELECT l.position, l.event_id, l.originator_id, l.originator_version, e.topic, e.state, l.leaf "
+    "SELECT l.position, l.event_id, l.originator_id, l.originator_version, e.topic, e.state, l.leaf, l.salt "
     "FROM ledger_log l LEFT JOIN stored_events e "
     "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
 )
@@ -73,6 +78,7 @@ def _row(r: sqlite3.Row) -> LogRow:
         topic=r[4],
         state=_bytes(r[5]),
         leaf=_bytes(r[6]) or b"",
+        salt=_bytes(r[7]),
     )
 
 
@@ -80,13 +86,14 @@ class LedgerRecorder(SQLiteApplicationRecorder):
     """Stores events and, in the same transaction, the log, the head and the keys."""
 
     key_file: KeyFile | None = None  # set by `Factory`
+    locks: WriteLocks = NoLocks()  # set by `Factory`: the lock file beside the store
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *SCHEMA]
 
     def create_table(self) -> None:
         """Create the tables where missing, but never in a database that is not a subledger store;
-        refuse a store that keeps raw keys."""
+        refuse a store that keeps raw keys, or a log without salts."""
         with self.datastore.transaction(commit=False) as c:
             c.execute(TABLES)
             tables = {r[0] for r in c.fetchall()}
@@ -94,18 +101,22 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             raise StoreError(f"{self.datastore.pool.db_name!r} is not a subledger store: it holds other tables")
         super().create_table()
         with self.datastore.transaction(commit=False) as c:
-            c.execute(RAW_KEYS)
-            if c.fetchone()[0]:
-                raise StoreError(material.RAW_KEYS_MESSAGE)
+            c.execute(OLD_SCHEMA)
+            raw_keys, salted = c.fetchone()
+        if raw_keys:
+            raise StoreError(material.RAW_KEYS_MESSAGE)
+        if not salted:
+            raise StoreError(UNSALTED_MESSAGE)
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
         """Insert events, their log rows, the head and the keys in one durable transaction.
 
         Returns the events' notification ids, as eventsourcing's recorders do. The
         ledger passes `ids` (the events' own ids; without them the log derives
-        ids from stream and version), `first_position` (a restore's expected
-        position) and `material` (the material keys made and destroyed:
-        `material.Change`s, in event order).
+        ids from stream and version), `first_position` (the position the
+        writer expects the first event to get), `salts` (each leaf's salt;
+        fresh ones without them) and `material` (the material keys made and
+        destroyed: `material.Change`s, in event order).
         """
         if not stored_events:
             return []
@@ -122,7 +133,9 @@ class LedgerRecorder(SQLiteApplicationRecorder):
                 # Rowids in one transaction of the only writer follow each other.
                 c.execute("SELECT last_insert_rowid() AS last")
                 last = int(c.fetchone()["last"])
-                append_log(c, DIALECT, stored_events, kwargs.get("ids"), kwargs.get("first_position"))
+                append_log(
+                    c, DIALECT, stored_events, kwargs.get("ids"), kwargs.get("first_position"), kwargs.get("salts")
+                )
                 keys.write(c, DIALECT)
         return list(range(last - len(stored_events) + 1, last + 1))
 
@@ -149,9 +162,15 @@ class LedgerRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute(SELECT_LOG + "WHERE l.position > ? ORDER BY l.position LIMIT ?", (after, limit))
             return [
-                (r[0], r[1], bytes.fromhex(r[2]), r[3], r[4], _bytes(r[5]), _bytes(r[6]) or b"")
+                (r[0], r[1], bytes.fromhex(r[2]), r[3], r[4], _bytes(r[5]), _bytes(r[6]) or b"", _bytes(r[7]))
                 for r in c.fetchall()
             ]
+
+    def select_leaves(self, after: int, limit: int) -> list[bytes]:
+        """Up to `limit` leaf hashes after position `after`, in order: all a receipt's proof needs."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT leaf FROM ledger_log WHERE position > ? ORDER BY position LIMIT ?", (after, limit))
+            return [_bytes(r[0]) or b"" for r in c.fetchall()]
 
     def select_by_id(self, event_id: UUID) -> LogRow | None:
         """The log row of one event id, if there is one."""
@@ -160,17 +179,18 @@ class LedgerRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
             return _row(row) if row else None
 
-    def select_streams(self, event_ids: Sequence[UUID]) -> dict[UUID, UUID]:
-        """Which of `event_ids` the log holds, with the stream each is in."""
-        found: dict[UUID, UUID] = {}
+    def select_streams(self, event_ids: Sequence[UUID]) -> dict[UUID, tuple[UUID, bytes | None]]:
+        """Which of `event_ids` the log holds, with the stream each is in and its leaf's salt."""
+        found: dict[UUID, tuple[UUID, bytes | None]] = {}
         with self.datastore.transaction(commit=False) as c:
             for start in range(0, len(event_ids), 500):  # SQLite caps the parameters of a query
                 chunk = [i.bytes for i in event_ids[start : start + 500]]
                 c.execute(
-                    f"SELECT event_id, originator_id FROM ledger_log WHERE event_id IN ({','.join('?' * len(chunk))})",
+                    "SELECT event_id, originator_id, salt FROM ledger_log "
+                    f"WHERE event_id IN ({','.join('?' * len(chunk))})",
                     chunk,
                 )
-                found.update((UUID(bytes=r[0]), UUID(r[1])) for r in c.fetchall())
+                found.update((UUID(bytes=r[0]), (UUID(r[1]), _bytes(r[2]))) for r in c.fetchall())
         return found
 
     def head(self) -> tuple[int, bytes | None]:
@@ -242,6 +262,7 @@ class Factory(SQLiteFactory):
 
     A new store file is made readable by its owner only (0600) before SQLite
     opens it; SQLite gives its write-ahead log and shared memory the same mode.
+    Writers take turns by a lock file beside it (`ledger.sqlite.lock`, 0600).
     """
 
     application_recorder_class = LedgerRecorder
@@ -253,4 +274,7 @@ class Factory(SQLiteFactory):
             create_private(path)
 
     def application_recorder(self) -> ApplicationRecorder:
-        return material.with_key_file(super().application_recorder(), self.env)
+        recorder = material.with_key_file(super().application_recorder(), self.env)
+        if isinstance(recorder, LedgerRecorder) and not self.datastore.pool.is_sqlite_memory_mode:
+            recorder.locks = FileLock(sqlite_file(self.datastore.pool.db_name)[0] + ".lock")
+        return recorder
