@@ -161,8 +161,8 @@ def _normal(email: str) -> str:
     return email.strip().casefold()
 
 
-class _Unusable(Exception):
-    """Why one row cannot be used."""
+class _Unusable(ValueError):
+    """Why one row cannot be used (as are the ValueErrors of reading its cells)."""
 
 
 @dataclass(frozen=True)
@@ -191,9 +191,7 @@ def plan(sheet: Worksheet, course: Course, assignment: str, emails: Emails) -> P
             if not said.submitted and said.extension is None:
                 continue  # nothing to record: no submission, a draft, reopened
             entries.append(_entry(sheet, row, said, course.opened.timezone, emails, identifiers))
-        except _Unusable as why:
-            planned.problems.append(_problem(row, str(why)))
-        except ValueError as why:
+        except ValueError as why:  # _Unusable, or a cell that is not as Moodle writes it
             planned.problems.append(_problem(row, str(why)))
     entries = _one_row_each(entries, planned.problems)
     published = course.assignments[assignment].event
