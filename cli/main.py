@@ -154,6 +154,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(["import", "schema"], "cli.reading"),
     **dict.fromkeys(["status", "log", "explain", "export", "rebuild"], "cli.views"),
     **dict.fromkeys(["digest", "verify", "receipt", "verify-receipt", "keygen", "postgres-roles"], "cli.integrity"),
+    "import-moodle": "cli.moodle",
     "report": "cli.report",
     "what-if": "cli.what_if",
     "completion": "cli.shell",

@@ -221,15 +221,22 @@ def explain(session: Session, student: str, out: Output) -> None:
 
 
 EXPORTS = ("admission", "roster", "teams", "gradebook", "exam", "events", "sheet")
+HIS_VIEWS = ("exam", "admission")  # the exam office's lists (--format his)
 
 
 @click.command("export")
 @click.argument("view", type=click.Choice(EXPORTS))
 @click.option("--group", metavar="G", help="sheet: the exercise group.")
 @click.option("--assignment", metavar="A", help="sheet: the assignment presented at the session.")
-@output_options(more=("html",))
+@output_options(more=("html", "his"))
+@click.option(
+    "--exam-date", type=click.DateTime(["%Y-%m-%d", "%d.%m.%Y"]), metavar="DATE",
+    help="The exam's date for --format his (pdatum; default: the day each grade was recorded at).",
+)  # fmt: skip
 @click.pass_obj
-def export(session: Session, view: str, group: str | None, assignment: str | None, out: Output) -> None:
+def export(
+    session: Session, view: str, group: str | None, assignment: str | None, out: Output, exam_date: datetime | None
+) -> None:
     """Write a view for grading; `events` is the whole ledger as JSONL.
 
     \b
@@ -262,8 +269,16 @@ def export(session: Session, view: str, group: str | None, assignment: str | Non
                hand_in (on_time, late, missing, open, excused, exempt),
                presented. --format html: a page that prints on A4
 
-    Formats: csv, json, jsonl, xlsx, table (and html, for the sheet). Names
-    come from the sealed application material (`[erased]` once destroyed).
+    Formats: csv, json, jsonl, xlsx, table (and html for the sheet, his for
+    exam and admission). Names come from the sealed application material
+    (`[erased]` once destroyed).
+
+    --format his writes the exam office's list for HIS (LSF/QIS) grade entry
+    (docs/exam-office.md): `exam` as mtknr, nachname, vorname, bewertung
+    (grade x100: 130; certificate ++ or --), pdatum (dd.mm.yyyy), pstatus
+    (BE passed, NB failed, AN registered); `admission` as mtknr, nachname,
+    vorname of those admitted to the exam. CSV with `;` and a UTF-8 BOM, or
+    XLSX between startHISsheet and endHISsheet when -o names a .xlsx file.
 
     \b
     Example:
@@ -272,9 +287,15 @@ def export(session: Session, view: str, group: str | None, assignment: str | Non
       subledger export sheet --group g1 --assignment A03 -o sheet-g1-A03.html
       subledger export events -o backup.jsonl
       subledger export events --known-at 2025-06-01T00:00 -o as-found-on-1-june.jsonl
+      subledger export exam --format his --exam-date 2025-07-16 -o prf-idl.xlsx
     """
     if view != "sheet" and (group or assignment):
         raise click.UsageError("--group and --assignment choose a session sheet: `export sheet --group G --assignment A`")
+    if out.fmt == "his":
+        _his(session, view, out, exam_date)
+        return
+    if exam_date is not None:
+        raise click.UsageError("--exam-date is the pdatum of the exam office's list: use it with --format his")
     if view == "sheet":
         _session_sheet(session, out, group, assignment)
         return
@@ -312,6 +333,27 @@ def _session_sheet(session: Session, out: Output, group: str | None, assignment:
         "",
     ]
     out.table(table(found.rows, sessions.SheetRow, title=title), preamble)
+
+
+def _his(session: Session, view: str, out: Output, exam_date: datetime | None) -> None:
+    """The exam office's list (`exam` or `admission`) for HIS: CSV, or XLSX when -o names a .xlsx file."""
+    from projections import his
+
+    if view not in HIS_VIEWS:
+        raise click.BadParameter(
+            f"his is the exam office's list of {' or '.join(HIS_VIEWS)}, not of {view}", param_hint="--format"
+        )
+    if exam_date is not None and view != "exam":
+        raise click.UsageError("--exam-date is the pdatum of the exam list: use it with export exam")
+    reading = read(session, out)
+    if view == "exam":
+        listing = his.exam_sheet(reading, exam_date.date() if exam_date else None)
+    else:
+        listing = his.admission_sheet(reading)
+        if reading.course.closed is None:
+            click.echo("note: coursework is not closed: no one is admitted to the exam yet", err=True)
+    with out.stream() as stream:
+        his.write(listing, stream, xlsx=out.path is not None and out.path.lower().endswith(".xlsx"))
 
 
 def _events(session: Session, out: Output) -> None:

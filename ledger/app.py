@@ -238,6 +238,16 @@ class Ledger(Application[UUID]):
         with paused_gc():
             return self._record_lines(lines, actor, dry_run=dry_run, expected=checkpoint, progress=progress)
 
+    def import_events(self, events: list[ev.Event], actor: str, dry_run: bool = False) -> Imported:
+        """Append `events` as `import` appends lines without ids: all or nothing, each id derived
+        from its content (so an event already in the store is skipped, not appended again).
+
+        For input adapters (a Moodle worksheet): `ImportRejected` names each refused event by
+        its number in `events`, from 1, for the adapter to say where in its input it came from.
+        """
+        lines = [(number, wire.Line(event)) for number, event in enumerate(events, start=1)]
+        return self._record_lines(lines, actor, dry_run=dry_run)
+
     def _record_lines(
         self,
         lines: list[tuple[int, wire.Line]],

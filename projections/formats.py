@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, BinaryIO, Protocol, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, get_origin, get_type_hints
 from uuid import UUID
 
 import msgspec
@@ -129,7 +129,7 @@ def render(table: Table, fmt: str, out: BinaryIO) -> None:
     json and jsonl keep values exactly; table escapes control characters.
     """
     if fmt == "csv":
-        _csv(table, out)
+        write_csv(table, out)
     elif fmt == "json":
         objects = [dict(zip(table.columns, row, strict=True)) for row in table.rows]
         out.write(msgspec.json.format(msgspec.json.encode(objects), indent=2) + b"\n")
@@ -137,7 +137,7 @@ def render(table: Table, fmt: str, out: BinaryIO) -> None:
         encode = msgspec.json.encode
         out.writelines(encode(dict(zip(table.columns, row, strict=True))) + b"\n" for row in table.rows)
     elif fmt == "xlsx":
-        _xlsx(table, out)
+        write_xlsx(table, out)
     elif fmt == "table":
         _text_table(table, out)
     else:
@@ -157,18 +157,28 @@ def _text(value: Cell) -> str:
     return str(value)
 
 
-def _csv_field(value: Cell) -> str:
-    text = _text(neutralise(value))
+def _csv_field(value: Cell, delimiter: str = ",", verbatim: bool = False) -> str:
+    text = _text(value if verbatim else neutralise(value))
     # Quoted by hand: the csv module with lineterminator="\n" leaves a bare "\r"
     # unquoted, which RFC 4180 (and Python's own reader) read as a line end.
-    if any(c in text for c in ',"\r\n'):
+    if any(c in text for c in (delimiter, '"', "\r", "\n")):
         return '"' + text.replace('"', '""') + '"'
     return text
 
 
-def _csv(table: Table, out: BinaryIO) -> None:
+def write_csv(
+    table: Table, out: BinaryIO, delimiter: str = ",", bom: bool = False, verbatim: Sequence[str] = ()
+) -> None:
+    """`table` as the csv format writes it, with another `delimiter`, a UTF-8 `bom`, or both.
+
+    Cells of the `verbatim` columns are written as they are: values of the
+    program's own (an exam office's `--` mark), never text from applicants.
+    """
+    kept = [name in verbatim for name in table.columns]
+    if bom:
+        out.write(b"\xef\xbb\xbf")
     for row in (table.columns, *table.rows):
-        line = ",".join(_csv_field(v) for v in row)
+        line = delimiter.join(_csv_field(v, delimiter, k) for v, k in zip(row, kept, strict=True))
         # A lone empty field would be a blank line, which readers skip.
         if line == "" and len(row) == 1:
             line = '""'
@@ -187,7 +197,14 @@ def _sheet_title(title: str) -> str:
     return name or "export"
 
 
-def _xlsx(table: Table, out: BinaryIO) -> None:
+def write_xlsx(
+    table: Table, out: BinaryIO, above: Sequence[str] = (), below: Sequence[str] = (), verbatim: Sequence[str] = ()
+) -> None:
+    """`table` as the xlsx format writes it; `above` and `below`: cells of column A before the
+    header and after the last row (marker cells such as HIS's `startHISsheet`).
+
+    Cells of the `verbatim` columns are written as they are (see `write_csv`).
+    """
     # Imported here: openpyxl takes ~150 ms to import and only this format needs it.
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -197,22 +214,28 @@ def _xlsx(table: Table, out: BinaryIO) -> None:
     ws = wb.active
     ws.title = _sheet_title(table.title)
     bold = Font(bold=True)
-    for r, row in enumerate((table.columns, *table.rows), start=1):
+    first = len(above) + 1  # the header's row
+    kept = [name in verbatim for name in table.columns]
+    for r, text in enumerate(above, start=1):
+        _marker(ws.cell(row=r, column=1), text)
+    for r, row in enumerate((table.columns, *table.rows), start=first):
         for c, value in enumerate(row, start=1):
             # openpyxl would write "" as an empty inline string; a blank cell is what it means.
             if value is None or value == "":
                 continue
             cell = ws.cell(row=r, column=c)
-            safe = neutralise(value)
+            safe = value if kept[c - 1] else neutralise(value)
             if isinstance(safe, str):
                 cell.value = _xlsx_text(safe)
                 # Never a formula, whatever the text looks like.
                 cell.data_type = "s"
             else:
                 cell.value = safe
-            if r == 1:
+            if r == first:
                 cell.font = bold
-    ws.freeze_panes = "A2"
+    for r, text in enumerate(below, start=first + len(table.rows) + 1):
+        _marker(ws.cell(row=r, column=1), text)
+    ws.freeze_panes = f"A{first + 1}"
     for c, name in enumerate(table.columns, start=1):
         longest = max(
             (_display_width(line) for row in table.rows for line in _text(row[c - 1]).split("\n")),
@@ -220,6 +243,11 @@ def _xlsx(table: Table, out: BinaryIO) -> None:
         )
         ws.column_dimensions[get_column_letter(c)].width = min(max(longest, len(name)) + 2, 60)
     wb.save(out)
+
+
+def _marker(cell: Any, text: str) -> None:
+    cell.value = _xlsx_text(text)
+    cell.data_type = "s"
 
 
 def _display_width(text: str) -> int:
