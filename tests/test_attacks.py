@@ -403,3 +403,35 @@ def test_bad_input_is_one_line_and_exit_1_or_2(case: str, sqlite_path: str, tmp_
 def test_one_id_in_two_courses_names_its_line(sqlite_path: str) -> None:
     result = _one_id_in_two_courses(sqlite_path, Path())
     assert result.exit_code == 1 and "line 2" in result.output, result.output
+
+
+# -- 12. the report's timeline judges a hand-in against the course's deadline only -------
+
+
+@finding(12, "the report's timeline marks a hand-in within the student's extension as counting against them")
+def test_a_hand_in_within_an_extension_does_not_count_against_the_student(sqlite_path: str) -> None:
+    from projections.reading import read
+    from projections.timeline import timelines
+
+    semester(sqlite_path)
+    _ok(run(sqlite_path, "extend", ADA, "A02", "--until", "2025-04-25T10:00:00+02:00", "--reason", "ill",
+            "--at", "2025-04-18T10:00:00+02:00"))  # fmt: skip
+    _ok(run(sqlite_path, "hand-in", "A02", ADA, "--at", "2025-04-23T10:00:00+02:00"))
+    (ada,) = [t for t in timelines(read(sqlite_path, COURSE)) if t.student == ADA]
+    assert [a.outcome for a in ada.status.assignments if a.assignment == "A02"] == ["passed"]
+    (hand_in,) = [m for m in ada.moments if m.assignment == "A02" and m.event == "SubmissionHandedIn"]
+    assert not hand_in.against
+
+
+# -- 13. a withdrawn student keeps a group in some views and not in others ---------------
+
+
+@finding(13, "admission, status and explain show a withdrawn student in a group that the roster and counts free")
+def test_a_withdrawn_student_is_in_no_group_in_any_view(sqlite_path: str) -> None:
+    semester(sqlite_path)  # Ada and Grace in g1
+    _ok(run(sqlite_path, "withdraw", ADA, "--reason", "moved away", "--at", "2025-04-15T10:00:00+02:00"))
+    roster = _ok(run(sqlite_path, "export", "roster", "--format", "csv")).output
+    assert ADA not in roster and "g1 1/2" in _ok(run(sqlite_path, "status", "--format", "table")).output
+    rows = {line.split(",")[0]: line.split(",") for line in _ok(run(sqlite_path, "export", "admission")).output.splitlines()}
+    assert rows[ADA][4] == ""
+    assert "group      -" in _ok(run(sqlite_path, "status", ADA, "--format", "table")).output
