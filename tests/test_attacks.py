@@ -435,3 +435,43 @@ def test_a_withdrawn_student_is_in_no_group_in_any_view(sqlite_path: str) -> Non
     rows = {line.split(",")[0]: line.split(",") for line in _ok(run(sqlite_path, "export", "admission")).output.splitlines()}
     assert rows[ADA][4] == ""
     assert "group      -" in _ok(run(sqlite_path, "status", ADA, "--format", "table")).output
+
+
+# -- 14. a NUL in the text: one store takes it, the other fails with its driver's words ---
+
+
+def _opening_and_application(**application: str) -> str:
+    opened = {"type": "CourseOpened", "at": "2026-03-01T10:00:00+01:00", "title": "T", "timezone": "Europe/Berlin",
+              "capacity": 2, "application_deadline": "2026-04-04T23:59:00+02:00",
+              "registration_deadline": "2026-04-11T12:00:00+02:00",
+              "groups": [{"id": "g1", "slot": "Thu 11:00", "capacity": 2}]}  # fmt: skip
+    applied = {"type": "ApplicationSubmitted", "at": "2026-03-02T10:00:00+01:00", "student": "100001", "name": "Ada",
+               "email": "ada@example.org", "programme": "master", "prerequisite": "ML", "statement": "why", **application}  # fmt: skip
+    return json.dumps({"course": "c1", **opened}) + "\n" + json.dumps({"course": "c1", **applied}) + "\n"
+
+
+@finding(14, "a student id with a NUL: SQLite records it, PostgreSQL fails the import with a driver message, no line")
+def test_a_nul_in_a_student_id_is_refused_naming_its_line(store_url: str) -> None:
+    refused = run(store_url, "import", "-", input=_opening_and_application(student="1000\x0001"))
+    assert refused.exit_code == 1 and "line 2" in refused.output, refused.output
+
+
+@finding(14, "a NUL in the first application's prerequisite fails on PostgreSQL (its KEK trigger casts to jsonb)")
+def test_a_nul_in_a_prerequisite_is_recorded_or_refused_by_a_rule_on_postgres(fresh_postgres_url: str) -> None:
+    result = run(fresh_postgres_url, "import", "-", input=_opening_and_application(prerequisite="M\x00L"))
+    assert result.exit_code == 0 or "line 2" in result.output, result.output
+
+
+# -- 15. a wrong password is reported as a time-out ---------------------------------------
+
+
+@finding(15, "a wrong PostgreSQL password waits out the pool and says only 'couldn't get a connection'")
+def test_a_wrong_password_is_named(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from urllib.parse import urlsplit, urlunsplit
+
+    monkeypatch.setenv("POSTGRES_CONNECT_TIMEOUT", "2")
+    parts = urlsplit(postgres_url)
+    wrong = urlunsplit(parts._replace(netloc=f"{parts.username}:not-the-password@{parts.hostname}:{parts.port or 5432}"))
+    failed = run(wrong, "digest")
+    assert failed.exit_code == 1 and "not-the-password" not in failed.output
+    assert "password" in failed.output or "authentication" in failed.output, failed.output
