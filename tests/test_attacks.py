@@ -475,3 +475,21 @@ def test_a_wrong_password_is_named(postgres_url: str, monkeypatch: pytest.Monkey
     failed = run(wrong, "digest")
     assert failed.exit_code == 1 and "not-the-password" not in failed.output
     assert "password" in failed.output or "authentication" in failed.output, failed.output
+
+
+# -- 16. a --known-at view names courses opened after its cut -------------------------------
+
+
+@finding(16, "status --known-at K names a course opened after K, and asks for --course though K knew one")
+def test_a_known_at_view_knows_only_the_courses_recorded_by_then(sqlite_path: str) -> None:
+    from tests.recording import clock_at
+
+    with clock_at(datetime(2025, 3, 1, tzinfo=UTC)):
+        semester(sqlite_path)
+    with clock_at(datetime(2025, 9, 1, tzinfo=UTC)):
+        _ok(run(sqlite_path, "open-course", "secret-course-2026", "--title", "T", "--capacity", "2",
+                "--application-deadline", "2026-04-04T23:59", "--registration-deadline", "2026-04-11T12:00",
+                "--group", "g1:Thu 11:00:2", "--at", "2025-09-01T10:00"))  # fmt: skip
+    then = run(sqlite_path, "status", "--known-at", "2025-06-01T00:00:00+02:00", "--format", "table")
+    assert then.exit_code == 0 and "secret-course-2026" not in then.output, then.output
+    assert "course        idl-2025" in then.output
