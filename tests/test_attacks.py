@@ -493,3 +493,15 @@ def test_a_known_at_view_knows_only_the_courses_recorded_by_then(sqlite_path: st
     then = run(sqlite_path, "status", "--known-at", "2025-06-01T00:00:00+02:00", "--format", "table")
     assert then.exit_code == 0 and "secret-course-2026" not in then.output, then.output
     assert "course        idl-2025" in then.output
+
+
+# -- 17. a checkpoint saved with a byte-order mark ------------------------------------------
+
+
+@finding(17, "a checkpoint kept with a BOM (Windows editors) fails: 'of ledger subledger/X, this is subledger/X'")
+def test_a_checkpoint_with_a_byte_order_mark_verifies(sqlite_path: str, tmp_path: Path) -> None:
+    semester(sqlite_path)
+    kept = tmp_path / "checkpoint.txt"
+    kept.write_bytes(b"\xef\xbb\xbf" + _ok(run(sqlite_path, "digest")).output.replace("\n", "\r\n").encode())
+    checked = run(sqlite_path, "verify", str(kept))
+    assert checked.exit_code == 0, checked.output
