@@ -505,3 +505,21 @@ def test_a_checkpoint_with_a_byte_order_mark_verifies(sqlite_path: str, tmp_path
     kept.write_bytes(b"\xef\xbb\xbf" + _ok(run(sqlite_path, "digest")).output.replace("\n", "\r\n").encode())
     checked = run(sqlite_path, "verify", str(kept))
     assert checked.exit_code == 0, checked.output
+
+
+@finding(11, "an append to a store whose head was set back says 'gave up after 20 write conflicts; try again'")
+def test_an_append_to_a_damaged_head_says_so(sqlite_path: str) -> None:
+    import sqlite3
+
+    from ledger import merkle
+
+    semester(sqlite_path)
+    connection = sqlite3.connect(sqlite_path)
+    with connection:
+        leaves = [bytes(r[0]) for r in connection.execute("SELECT leaf FROM ledger_log ORDER BY position")]
+        frontier = merkle.Frontier()
+        frontier.extend(leaves[:-1])
+        connection.execute("UPDATE ledger_head SET size = ?, frontier = ?", (len(leaves) - 1, frontier.to_bytes()))
+    connection.close()
+    result = run(sqlite_path, "accept", ALAN, "--at", "2025-04-07T10:00:00+02:00")
+    assert result.exit_code == 1 and "write conflicts" not in result.output, result.output
