@@ -523,3 +523,14 @@ def test_an_append_to_a_damaged_head_says_so(sqlite_path: str) -> None:
     connection.close()
     result = run(sqlite_path, "accept", ALAN, "--at", "2025-04-07T10:00:00+02:00")
     assert result.exit_code == 1 and "write conflicts" not in result.output, result.output
+
+
+# -- 18. rebuild by a reader who may not write the views ------------------------------------
+
+
+@finding(18, "rebuild on a read-only store (an auditor, mode=ro) says 'rebuilt the views from 0 events' and exits 0")
+def test_rebuild_without_the_right_to_write_says_it_did_not(sqlite_path: str) -> None:
+    semester(sqlite_path)
+    _ok(run(sqlite_path, "status"))  # the views exist
+    rebuilt = run(f"file:{sqlite_path}?mode=ro", "rebuild")
+    assert rebuilt.exit_code == 1, rebuilt.output
