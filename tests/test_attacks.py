@@ -400,7 +400,8 @@ def test_bad_input_is_one_line_and_exit_1_or_2(case: str, sqlite_path: str, tmp_
 
 
 @finding(11, "the same explicit id in two courses of one import: 'gave up after 20 write conflicts'")
-def test_one_id_in_two_courses_names_its_line(sqlite_path: str) -> None:
+def test_one_id_in_two_courses_names_its_line(sqlite_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("ledger.app._back_off", lambda attempt: None)  # twenty retries, without the waits
     result = _one_id_in_two_courses(sqlite_path, Path())
     assert result.exit_code == 1 and "line 2" in result.output, result.output
 
@@ -508,7 +509,7 @@ def test_a_checkpoint_with_a_byte_order_mark_verifies(sqlite_path: str, tmp_path
 
 
 @finding(11, "an append to a store whose head was set back says 'gave up after 20 write conflicts; try again'")
-def test_an_append_to_a_damaged_head_says_so(sqlite_path: str) -> None:
+def test_an_append_to_a_damaged_head_says_so(sqlite_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlite3
 
     from ledger import merkle
@@ -521,6 +522,7 @@ def test_an_append_to_a_damaged_head_says_so(sqlite_path: str) -> None:
         frontier.extend(leaves[:-1])
         connection.execute("UPDATE ledger_head SET size = ?, frontier = ?", (len(leaves) - 1, frontier.to_bytes()))
     connection.close()
+    monkeypatch.setattr("ledger.app._back_off", lambda attempt: None)  # twenty retries, without the waits
     result = run(sqlite_path, "accept", ALAN, "--at", "2025-04-07T10:00:00+02:00")
     assert result.exit_code == 1 and "write conflicts" not in result.output, result.output
 
