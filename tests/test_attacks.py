@@ -30,6 +30,7 @@ from tests.cli_helpers import (
     CLOSED_AT,
     COURSE,
     EXAM_AT,
+    GRACE,
     KURT,
     count,
     jsonl,
@@ -98,6 +99,15 @@ def test_a_backdated_exam_registration_of_an_excluded_student_is_refused(sqlite_
     backdated = run(sqlite_path, "register-exam", ADA, "--mode", "graded", "--at", "2025-04-20T10:00:00+02:00")
     assert backdated.exit_code == 1, backdated.output
     assert count(sqlite_path) == size
+
+
+@finding(2, "a grade dated before its exam registration (even before the course opened) is recorded")
+def test_a_grade_dated_before_its_registration_is_refused(sqlite_path: str) -> None:
+    semester(sqlite_path)
+    _ok(run(sqlite_path, "close-coursework", "--at", CLOSED_AT))
+    _ok(run(sqlite_path, "register-exam", GRACE, "--mode", "graded", "--at", EXAM_AT))
+    backdated = run(sqlite_path, "grade", GRACE, "1.0", "--at", "2025-01-01T10:00:00+01:00")
+    assert backdated.exit_code == 1, backdated.output
 
 
 # -- 3. erasure dodged with the `sealed` envelope field ----------------------------------
