@@ -419,7 +419,6 @@ def test_one_id_in_two_courses_names_its_line(sqlite_path: str, monkeypatch: pyt
 # -- 12. the report's timeline judges a hand-in against the course's deadline only -------
 
 
-@finding(12, "the report's timeline marks a hand-in within the student's extension as counting against them")
 def test_a_hand_in_within_an_extension_does_not_count_against_the_student(sqlite_path: str) -> None:
     from projections.reading import read
     from projections.timeline import timelines
