@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
@@ -51,6 +51,26 @@ class EventLine:
     def encode(self) -> bytes:
         """The JSONL line (without its line end)."""
         return wire.encode_line(self.record, self.keys or None, self.event, self.sealed, self.restores, self.salt)
+
+
+@dataclass(slots=True)
+class ErasedSince:
+    """The applications an export carries sealed without the erasure that destroyed their keys (a cut before it)."""
+
+    sealed: set[tuple[str, str]] = field(default_factory=set)  # (course, student)
+    erased: set[tuple[str, str]] = field(default_factory=set)
+
+    def see(self, line: EventLine) -> EventLine:
+        """`line`, noted on its way out."""
+        event = line.event
+        if isinstance(event, ev.ApplicationMaterialErased):
+            self.erased.update((event.course, student) for student in event.students)
+        elif line.sealed and isinstance(event, ev.ApplicationSubmitted):
+            self.sealed.add((event.course, event.student))
+        return line
+
+    def __len__(self) -> int:
+        return len(self.sealed - self.erased)
 
 
 def _aware(moment: datetime | None, field: str, views: Views) -> datetime | None:

@@ -191,3 +191,29 @@ def test_a_cut_as_of_that_keeps_an_event_dated_before_one_it_rests_on_is_refused
     assert refused.exit_code == 1
     assert "line 2: refused by rule unknown-student: student '231009' has not applied" in refused.output
     assert not Path(copy).exists() or count(copy) == 0
+
+
+def test_a_cut_before_a_later_erasure_says_it_carries_material_without_keys(tmp_path: Path) -> None:
+    store = str(tmp_path / "ledger.sqlite")
+    assert run(store, "import", str(SAMPLE)).exit_code == 0
+    before = run(store, "export", "events", "-o", str(tmp_path / "before.jsonl"))
+    assert before.exit_code == 0 and "note:" not in before.stderr  # nothing erased yet: every key travels
+    erased = run(store, "erase-material")
+    assert erased.exit_code == 0, erased.output
+    now = datetime.now(UTC).isoformat()
+    whole = run(store, "export", "events", "-o", str(tmp_path / "whole.jsonl"))
+    assert whole.exit_code == 0 and "note:" not in whole.stderr  # the erasure travels with the material
+    cut = run(store, "export", "events", "--known-at", now, "-o", str(tmp_path / "cut.jsonl"))
+    assert cut.exit_code == 0 and "note:" not in cut.stderr  # the cut holds the erasure
+    applications = sum('"ApplicationSubmitted"' in line for line in SAMPLE.read_text().splitlines())
+    recorded = datetime.fromisoformat(json.loads((tmp_path / "before.jsonl").read_text().splitlines()[-1])["recorded_at"])
+    then = (recorded + timedelta(microseconds=1)).isoformat()
+    past = run(store, "export", "events", "--known-at", then, "-o", str(tmp_path / "past.jsonl"))
+    assert past.exit_code == 0, past.output
+    assert f"note: the material of {applications} application(s) in this cut was erased after it" in past.stderr
+    for name, verified in (("whole", 0), ("past", 1)):
+        copy = str(tmp_path / f"{name}.sqlite")
+        assert run(copy, "import", str(tmp_path / f"{name}.jsonl")).exit_code == 0
+        checked = run(copy, "verify")
+        assert checked.exit_code == verified, checked.output
+    assert "is missing, and no erasure destroyed it" in checked.output
