@@ -64,7 +64,7 @@ def inputs(course: Course) -> tuple[list[str], dict[str, tuple[str, ...]], dict[
         raise Refused("unknown-course", f"no course {course.name!r} has been opened")
     participants = course.participants()
     preferences = {
-        s: record.event.priorities  # type: ignore[union-attr]  # indexed by type
+        s: record.event.priorities
         for s, record in course.preferences.items()
         if course.is_participant(s)
     }

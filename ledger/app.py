@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import os
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -193,7 +193,7 @@ class Ledger(Application[UUID]):
 
     # -- writing -------------------------------------------------------------
 
-    def append(self, events: list[ev.Event], actor: str, decided_on: int | None = None) -> list[Recorded]:
+    def append(self, events: Sequence[ev.AnyEvent], actor: str, decided_on: int | None = None) -> list[Recorded]:
         """Append `events` in order, all or nothing; raise `Refused` on the first broken rule.
 
         `decided_on` is how many events of the course the caller read to build
@@ -238,7 +238,7 @@ class Ledger(Application[UUID]):
         with paused_gc():
             return self._record_lines(lines, actor, dry_run=dry_run, expected=checkpoint, progress=progress)
 
-    def import_events(self, events: list[ev.Event], actor: str, dry_run: bool = False) -> Imported:
+    def import_events(self, events: Sequence[ev.AnyEvent], actor: str, dry_run: bool = False) -> Imported:
         """Append `events` as `import` appends lines without ids: all or nothing, each id derived
         from its content (so an event already in the store is skipped, not appended again).
 
@@ -376,7 +376,7 @@ class Ledger(Application[UUID]):
             position=position,
             recorded_at=recorded_at,
             recorded_by=recorded_by,
-            event=event,  # type: ignore[arg-type]  # a member of the union
+            event=event,
         )
         course.apply(record)
         batch.new.append((record, line.keys))

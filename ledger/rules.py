@@ -223,10 +223,10 @@ def _visited(course: Course, e: ev.GroupVisited) -> None:
     if home == e.group:
         raise Refused("own-group", f"{e.student!r} is in group {e.group!r} in week {e.week}; a visit is of another group")
     for other in course.visits.get(e.student, ()):
-        if other.event.week == e.week:  # type: ignore[union-attr]
+        if other.event.week == e.week:
             raise Refused(
                 "visited-twice",
-                f"{e.student!r} already visits group {other.event.group!r} in week {e.week} "  # type: ignore[union-attr]
+                f"{e.student!r} already visits group {other.event.group!r} in week {e.week} "
                 f"(event {other.id}); retract that visit first",
             )
     members = sum(1 for s, g in placed.placed(e.week).items() if g == e.group and course.is_participant(s))
@@ -318,7 +318,7 @@ def _assessed(course: Course, e: ev.SubmissionAssessed) -> None:
 
 def _transfer_required(course: Course, assignment: str, student: str) -> None:
     """Refuse `transfer_missing` unless `student` must complete `assignment`'s transfer part (SPEC §1.2)."""
-    published: ev.AssignmentPublished = course.assignments[assignment].event  # type: ignore[assignment]
+    published: ev.AssignmentPublished = course.assignments[assignment].event
     if not published.transfer:
         raise Refused(
             "no-transfer-part",
