@@ -29,7 +29,9 @@ class Outcome:
     evidence: tuple[Recorded, ...] = field(default=())
 
 
-def own_deadline(course: Course, student: str, assignment: str) -> Recorded:
+def own_deadline(
+    course: Course, student: str, assignment: str
+) -> Recorded[ev.AssignmentPublished | ev.DeadlineChanged | ev.ExtensionGranted]:
     """The record that sets `student`'s deadline of `assignment` (SPEC §5).
 
     The latest extension for (student, assignment) in view, else the course's
@@ -57,7 +59,7 @@ def outcome(course: Course, student: str, assignment: str, clock: datetime) -> O
             evidence=(course.deadlines[assignment], accepted),
         )
     deadline_record = own_deadline(course, student, assignment)
-    deadline: datetime = deadline_record.event.deadline  # type: ignore[union-attr]
+    deadline = deadline_record.event.deadline
     extended = isinstance(deadline_record.event, ev.ExtensionGranted)
     the_deadline = "the extended deadline" if extended else "the deadline"
     hand_ins = [h for h in course.hand_ins.get(assignment, ()) if student in h.event.team]

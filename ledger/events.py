@@ -20,7 +20,7 @@ from typing import ClassVar, Generic, Literal, NamedTuple, Protocol, cast, get_a
 from uuid import UUID
 
 import msgspec
-from typing_extensions import TypeVar  # PEP 696 defaults (typing has them from 3.13)
+from typing_extensions import TypeIs, TypeVar  # PEP 696 defaults, PEP 742 (typing has them from 3.13)
 
 Programme = Literal["bachelor", "master"]
 Outcome = Literal["explained", "failed_to_explain", "absent"]
@@ -444,6 +444,11 @@ def narrowed(record: Recorded[Event], event: F) -> Recorded[F]:
     """
     assert record.event is event
     return cast("Recorded[F]", record)
+
+
+def holds(record: Recorded[Event], kind: type[F]) -> TypeIs[Recorded[F]]:
+    """Whether `record` holds an event of `kind` (to mypy: whether it is a `Recorded[kind]`)."""
+    return isinstance(record.event, kind)
 
 
 class Envelope(msgspec.Struct, frozen=True):

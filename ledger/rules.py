@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from ledger import clock, coursework, groups, retractions
@@ -19,6 +19,8 @@ from ledger import events as ev
 from ledger.course import Course
 from ledger.errors import Refused
 from ledger.events import Recorded
+
+E = TypeVar("E", bound=ev.Event)
 
 
 def check(course: Course, event: ev.Event) -> None:
@@ -246,10 +248,10 @@ def _overfull_with(course: Course, e: ev.GroupsAllocated | ev.GroupChanged) -> g
     return groups.overfull(course, after, participants, before=(before, participants))
 
 
-def as_next(course: Course, event: ev.Event) -> Recorded:
+def as_next(course: Course, event: E) -> Recorded[E]:
     """`event` as the course's next record, for asking what the course would be with it."""
     position = course.records[-1].position + 1 if course.records else 1
-    return Recorded(UUID(int=0), position, event.at, "", event)  # type: ignore[arg-type]
+    return Recorded(UUID(int=0), position, event.at, "", event)
 
 
 def _published(course: Course, e: ev.AssignmentPublished) -> None:
@@ -263,7 +265,7 @@ def _deadline_changed(course: Course, e: ev.DeadlineChanged) -> None:
     _admission_kept(course, list(course.exam), e, f"moving the deadline of {e.assignment!r}")
 
 
-def _admission_kept(course: Course, students: list[str], e: ev.Event, doing: str) -> None:
+def _admission_kept(course: Course, students: list[str], e: ev.AnyEvent, doing: str) -> None:
     """Refuse `e` if it would exclude an exam candidate (only a backdated event can)."""
     if course.exam:
         retractions.still_admitted(course, students, doing, extra=as_next(course, e))

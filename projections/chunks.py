@@ -211,7 +211,7 @@ def records(positions: list[int], events: list[tuple[str, bytes]], student: str 
     pairs = zip(positions, events, strict=True)
     if student is not None:
         needle = msgspec.json.encode(student)
-        pairs = ((p, e) for p, e in pairs if e[0] in COURSE_WIDE or needle in e[1])  # type: ignore[assignment]
+        pairs = ((p, e) for p, e in pairs if e[0] in COURSE_WIDE or needle in e[1])
     kept = list(pairs)
     if not kept:
         return []

@@ -85,7 +85,7 @@ def session_week(course: Course, group: ev.Group, assignment: str) -> int:
 
 def deadline_of(course: Course, student: str, assignment: str) -> datetime:
     """The deadline of `assignment` for `student` (SPEC §5): their extension, else the course's."""
-    return coursework.own_deadline(course, student, assignment).event.deadline  # type: ignore[union-attr]
+    return coursework.own_deadline(course, student, assignment).event.deadline
 
 
 def sheet(reading: Reading, group: str, assignment: str) -> Sheet:
