@@ -16,6 +16,7 @@ identical rows, and an append touches one short row, never the whole course.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
@@ -151,6 +152,34 @@ class Snapshot(Protocol):
 
     def chunk_rows(self) -> list[ChunkRow]:
         """Every row of `view_chunks`, by course and chunk."""
+        ...
+
+
+class ViewStore(Protocol):
+    """The view tables of either store (`projections.sqlite`, `projections.postgres`)."""
+
+    def progress(self, name: str) -> tuple[int, int | None]:
+        """The log's head and the last position applied under `name` (None: never built), read together."""
+        ...
+
+    def select_new(self, after: int, count: int) -> list[tuple[int, Any]]:
+        """Up to `count` records of the log after position `after`, as (position, stored row)."""
+        ...
+
+    def writing(self) -> AbstractContextManager[Writing]:
+        """A write transaction on the view tables."""
+        ...
+
+    def snapshot(self) -> AbstractContextManager[Snapshot]:
+        """A read transaction on the view tables and the log."""
+        ...
+
+    def select_course(self, course: str) -> tuple[list[bytes], list[tuple[str, bytes]]]:
+        """A course's chunk rows and its events, read together."""
+        ...
+
+    def select_courses(self) -> list[str]:
+        """The courses the views hold, in the order they were opened."""
         ...
 
 
