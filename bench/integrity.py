@@ -38,7 +38,7 @@ from bench.harness import (
     temp_dir,
 )
 from bench.write import ACTOR, big_store, build_store, ledger_import, target
-from ledger import integrity
+from ledger import integrity, merkle
 from ledger.app import Ledger
 from ledger.store import log as store_log
 
@@ -79,7 +79,7 @@ def merkle_off() -> Iterator[None]:
     """Within the block, `log.extend` writes rows and head without any Merkle work."""
     with ExitStack() as stack:
         stack.enter_context(mock.patch.object(store_log, "leaf", _no_leaf))
-        stack.enter_context(mock.patch.object(store_log.merkle, "Frontier", _NoFrontier))
+        stack.enter_context(mock.patch.object(merkle, "Frontier", _NoFrontier))  # the module log.extend uses
         yield
 
 

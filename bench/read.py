@@ -132,7 +132,8 @@ def _in_process_of_its_own(script: str, *args: str) -> dict[str, Any]:
     if done.returncode != 0:
         raise CommandFailed(f"a replay/rebuild process exited {done.returncode}:\n"
                             f"{done.stderr.decode(errors='replace')}")
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    result: dict[str, Any] = json.loads(done.stdout)  # the script prints one JSON object
+    return result
 
 
 def bench_rebuild(cfg: Config) -> list[Result]:

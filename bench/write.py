@@ -283,7 +283,7 @@ def bench_cold(cfg: Config) -> list[Result]:
 # -- append cost vs history --------------------------------------------------
 
 
-def _appender(ledger: Ledger, event: ev.Event) -> Callable[[], float]:
+def _appender(ledger: Ledger, event: ev.AnyEvent) -> Callable[[], float]:
     """A job that appends `event` once and returns the seconds `append` took."""
 
     def append_once() -> float:

@@ -6,7 +6,7 @@ import functools
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 import click
 
@@ -14,36 +14,44 @@ from cli.main import Session
 from cli.params import INSTANT, choice_of
 from ledger import events as ev
 
+# What a command prints after the records: `then(ledger, records)` (what the records mean).
+Then = Callable[[Any, list[Any]], list[str]]
+
+
+@overload
+def appends(fn: Callable[..., Any], *, then: Then | None = None) -> Callable[..., None]: ...
+@overload
+def appends(fn: None = None, *, then: Then | None = None) -> Callable[[Callable[..., Any]], Callable[..., None]]: ...
+
 
 def appends(
-    fn: Callable[..., Any] | None = None, *, then: Callable[[Any, list[Any]], list[str]] | None = None
-) -> Any:
+    fn: Callable[..., Any] | None = None, *, then: Then | None = None
+) -> Callable[..., None] | Callable[[Callable[..., Any]], Callable[..., None]]:
     """Give a command `--at`, record the event(s) it builds, and print what was recorded.
 
     `then(ledger, records)` gives lines to print after that (what the records mean).
     """
     if fn is None:
         return functools.partial(appends, then=then)
+    build = fn
 
-    @click.option("--at", "at", type=INSTANT, help="When it happened (default: now).")
-    @click.pass_obj
-    @functools.wraps(fn)
-    def command(session: Session, at: datetime | None, **kwargs: Any) -> None:
+    def command(session: Session, /, at: datetime | None, **kwargs: Any) -> None:
         from ledger import clock
 
-        built = fn(session, at or clock.now(), **kwargs)
+        built = build(session, at or clock.now(), **kwargs)
         if built is None:
             return
         record(session, built if isinstance(built, list) else [built], then=then)
 
-    return command
+    functools.update_wrapper(command, fn)  # the command's name and help are `fn`'s
+    return click.option("--at", "at", type=INSTANT, help="When it happened (default: now).")(click.pass_obj(command))
 
 
 def record(
     session: Session,
     events: list[Any],
     decided_on: int | None = None,
-    then: Callable[[Any, list[Any]], list[str]] | None = None,
+    then: Then | None = None,
 ) -> None:
     """Append `events` and print what was recorded (`decided_on`: see `Ledger.append`), then `then`'s lines."""
     from ledger.events import type_name
@@ -429,7 +437,7 @@ def hand_in(session: Session, at: datetime, assignment: str, team: tuple[str, ..
 @click.argument("student")
 @click.option("--outcome", type=choice_of(ev.Outcome), required=True, help="How it went.")
 @appends
-def present(session: Session, at: datetime, assignment: str, student: str, outcome: str) -> Any:
+def present(session: Session, at: datetime, assignment: str, student: str, outcome: ev.Outcome) -> Any:
     """Record a presentation in the exercise session (PresentationRecorded).
 
     \b
@@ -439,7 +447,7 @@ def present(session: Session, at: datetime, assignment: str, student: str, outco
     from ledger import events as ev
 
     return ev.PresentationRecorded(
-        course=session.course(), at=at, assignment=assignment, student=student, outcome=outcome  # type: ignore[arg-type]
+        course=session.course(), at=at, assignment=assignment, student=student, outcome=outcome
     )
 
 
@@ -449,7 +457,7 @@ def present(session: Session, at: datetime, assignment: str, student: str, outco
 @click.option("--verdict", type=choice_of(ev.Verdict), required=True, help="The assessor's verdict.")
 @click.option("--note", default="", help="A note on the verdict.")
 @appends
-def assess(session: Session, at: datetime, assignment: str, student: str, verdict: str, note: str) -> Any:
+def assess(session: Session, at: datetime, assignment: str, student: str, verdict: ev.Verdict, note: str) -> Any:
     """Record an assessor's verdict on a hand-in (SubmissionAssessed).
 
     insufficient_effort, uncited_copy and transfer_missing fail the
@@ -463,7 +471,7 @@ def assess(session: Session, at: datetime, assignment: str, student: str, verdic
     from ledger import events as ev
 
     return ev.SubmissionAssessed(
-        course=session.course(), at=at, assignment=assignment, student=student, verdict=verdict, note=note  # type: ignore[arg-type]
+        course=session.course(), at=at, assignment=assignment, student=student, verdict=verdict, note=note
     )
 
 
@@ -562,7 +570,7 @@ def close_coursework(session: Session, at: datetime) -> Any:
 @click.argument("student")
 @click.option("--mode", type=choice_of(ev.ExamMode), required=True, help="Graded exam or certificate (Schein).")
 @appends
-def register_exam(session: Session, at: datetime, student: str, mode: str) -> Any:
+def register_exam(session: Session, at: datetime, student: str, mode: ev.ExamMode) -> Any:
     """Register a participant for the exam (ExamRegistered).
 
     \b
@@ -571,7 +579,7 @@ def register_exam(session: Session, at: datetime, student: str, mode: str) -> An
     """
     from ledger import events as ev
 
-    return ev.ExamRegistered(course=session.course(), at=at, student=student, mode=mode)  # type: ignore[arg-type]
+    return ev.ExamRegistered(course=session.course(), at=at, student=student, mode=mode)
 
 
 @click.command("grade")

@@ -64,7 +64,7 @@ def inputs(course: Course) -> tuple[list[str], dict[str, tuple[str, ...]], dict[
         raise Refused("unknown-course", f"no course {course.name!r} has been opened")
     participants = course.participants()
     preferences = {
-        s: record.event.priorities  # type: ignore[union-attr]  # indexed by type
+        s: record.event.priorities
         for s, record in course.preferences.items()
         if course.is_participant(s)
     }
@@ -148,7 +148,7 @@ def network(ranked: Mapping[str, tuple[str, ...]], capacities: Mapping[str, int]
 def solve(net: Network) -> list[int]:
     """The arcs of the maximum flow of least cost, by OR-Tools' min-cost flow."""
     import numpy as np
-    from ortools.graph.python import min_cost_flow  # type: ignore[import-untyped]  # .pyi files, no py.typed
+    from ortools.graph.python import min_cost_flow
 
     n, m = len(net.students), len(net.groups)
     source, sink = n + m, n + m + 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import os
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,7 +42,7 @@ from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, Stale, 
 from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
 from ledger.leaves import new_salts
 from ledger.store import LogRow, cannot_open, is_postgres, material, sqlite_file, store_env
-from ledger.store.log import PositionTaken
+from ledger.store.log import LogStore, PositionTaken
 
 if TYPE_CHECKING:
     from ledger.checkpoint import Checkpoint  # only a restore with --checkpoint needs it
@@ -176,6 +176,13 @@ class Ledger(Application[UUID]):
         self._recorder = recorder
 
     @property
+    def log_store(self) -> LogStore:
+        """The store's recorder as the ledger's log: its positions, head, locks and keys."""
+        recorder = self.recorder
+        assert isinstance(recorder, LogStore), f"{type(recorder).__name__} is not a subledger store's recorder"
+        return recorder
+
+    @property
     def factory(self) -> InfrastructureFactory[Any]:
         """The store's infrastructure; asking for it (to open the views on the store) makes the store."""
         if self.unborn and not self._opening:
@@ -193,7 +200,7 @@ class Ledger(Application[UUID]):
 
     # -- writing -------------------------------------------------------------
 
-    def append(self, events: list[ev.Event], actor: str, decided_on: int | None = None) -> list[Recorded]:
+    def append(self, events: Sequence[ev.AnyEvent], actor: str, decided_on: int | None = None) -> list[Recorded]:
         """Append `events` in order, all or nothing; raise `Refused` on the first broken rule.
 
         `decided_on` is how many events of the course the caller read to build
@@ -238,7 +245,7 @@ class Ledger(Application[UUID]):
         with paused_gc():
             return self._record_lines(lines, actor, dry_run=dry_run, expected=checkpoint, progress=progress)
 
-    def import_events(self, events: list[ev.Event], actor: str, dry_run: bool = False) -> Imported:
+    def import_events(self, events: Sequence[ev.AnyEvent], actor: str, dry_run: bool = False) -> Imported:
         """Append `events` as `import` appends lines without ids: all or nothing, each id derived
         from its content (so an event already in the store is skipped, not appended again).
 
@@ -294,7 +301,7 @@ class Ledger(Application[UUID]):
         if dry_run or self.unborn:
             return nullcontext()
         streams = {stream_id(line.event.course) for _, line in lines}
-        return self.recorder.locks.courses(sorted(streams))  # type: ignore[attr-defined,no-any-return]
+        return self.log_store.locks.courses(sorted(streams))
 
     def _decide(
         self,
@@ -303,7 +310,7 @@ class Ledger(Application[UUID]):
         expected: Checkpoint | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> _Batch:
-        batch = _Batch(head=self.recorder.head()[0])  # type: ignore[attr-defined]
+        batch = _Batch(head=self.log_store.head()[0])
         batch.restoring = batch.head == 0 and any(line.restores for _, line in lines)
         batch.expected = expected if batch.restoring else None
         elsewhere = self._ids_elsewhere(batch.head, lines)
@@ -376,7 +383,7 @@ class Ledger(Application[UUID]):
             position=position,
             recorded_at=recorded_at,
             recorded_by=recorded_by,
-            event=event,  # type: ignore[arg-type]  # a member of the union
+            event=event,
         )
         course.apply(record)
         batch.new.append((record, line.keys))
@@ -392,7 +399,7 @@ class Ledger(Application[UUID]):
         now = clock.now()
         if head == 0:
             return now
-        last = self.recorder.select_log(head - 1, 1)  # type: ignore[attr-defined]
+        last = self.log_store.select_log(head - 1, 1)
         if not last or last[0].state is None:
             return now  # a damaged store: `verify` says so; the clock need not
         return max(now, record_from(last[0].position, last[0].state).recorded_at)
@@ -410,7 +417,7 @@ class Ledger(Application[UUID]):
         ids = [line.id for number, line in lines if line.id is not None and number]
         if head == 0 or not ids:
             return {}  # an empty store holds none; a command's own ids (line 0) are new
-        return self.recorder.select_streams(ids)  # type: ignore[attr-defined,no-any-return]
+        return self.log_store.select_streams(ids)
 
     def _same_content(self, course: Course, existing: Recorded, incoming: ev.Event, stored: bool) -> bool:
         """Whether `incoming` says what `existing` says; a `stored` application is opened first.
@@ -444,8 +451,8 @@ class Ledger(Application[UUID]):
             return []
         if self.unborn:
             self._be_born()
-        with self.recorder.locks.log():  # type: ignore[attr-defined]
-            head = self.recorder.head()[0]  # type: ignore[attr-defined]
+        with self.log_store.locks.log():
+            head = self.log_store.head()[0]
             if batch.restoring and head != batch.head:
                 raise PositionTaken(f"the store holds {head} events now; a restore needs an empty one")
             placed = self._place(batch, head)
@@ -482,7 +489,7 @@ class Ledger(Application[UUID]):
             name = event.course
             if isinstance(event, ev.ApplicationSubmitted):
                 if name not in keys_of:
-                    keys_of[name] = self.recorder.select_keys(name)  # type: ignore[attr-defined]
+                    keys_of[name] = self.log_store.select_keys(name)
                 event, created = _seal(
                     event, record.id, keys_of[name], line_keys, batch.already_sealed.get(record.id)
                 )
@@ -510,18 +517,18 @@ class Ledger(Application[UUID]):
 
     def course(self, name: str) -> Course:
         """One course offering as everything recorded tells it."""
-        rows = self.recorder.select_course(stream_id(name))  # type: ignore[attr-defined]
+        rows = self.log_store.select_course(stream_id(name))
         return Course.fold(name, (record_from(position, state) for position, state in rows))
 
     def courses(self) -> list[str]:
         """The course offerings in the store, in the order they were opened."""
-        states = self.recorder.select_courses()  # type: ignore[attr-defined]
+        states = self.log_store.select_courses()
         return [envelope_decoder.decode(s).event.course for s in states]
 
     def records(self, after: int = 0, page: int = 10_000) -> Iterator[Recorded]:
         """Every record after position `after`, in position order."""
         while True:
-            rows = self.recorder.select_log(after, page)  # type: ignore[attr-defined]
+            rows = self.log_store.select_log(after, page)
             if not rows:
                 return
             yield from map(to_recorded, rows)
@@ -529,16 +536,16 @@ class Ledger(Application[UUID]):
 
     def find(self, event_id: UUID) -> Recorded | None:
         """The record of one event id."""
-        row = self.recorder.select_by_id(event_id)  # type: ignore[attr-defined]
+        row = self.log_store.select_by_id(event_id)
         return to_recorded(row) if row else None
 
     def head(self) -> tuple[int, bytes | None]:
         """The log's size and its Merkle frontier."""
-        return self.recorder.head()  # type: ignore[attr-defined,no-any-return]
+        return self.log_store.head()
 
     def material_keys(self, course: str, student: str) -> dict[str, bytes]:
         """The keys that still open a student's application material, by purpose."""
-        return vault.by_student(self.recorder.select_keys(course)).get(student, {})  # type: ignore[attr-defined]
+        return vault.by_student(self.log_store.select_keys(course)).get(student, {})
 
     def readable(self, course: str, record: Recorded) -> Recorded:
         """`record` with application material opened where its keys still exist."""

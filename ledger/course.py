@@ -15,9 +15,10 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from ledger import events as ev
-from ledger.events import Recorded
+from ledger.events import Recorded, narrowed
 
 K = TypeVar("K")
+R = TypeVar("R", bound=ev.Event)
 
 
 def visible(
@@ -38,16 +39,16 @@ class Applicant:
 
     __slots__ = ("accepted", "rejected", "submitted", "withdrawn")
 
-    def __init__(self, submitted: Recorded) -> None:
+    def __init__(self, submitted: Recorded[ev.ApplicationSubmitted]) -> None:
         self.submitted = submitted
-        self.accepted: Recorded | None = None
-        self.rejected: Recorded | None = None
-        self.withdrawn: Recorded | None = None
+        self.accepted: Recorded[ev.ApplicationAccepted] | None = None
+        self.rejected: Recorded[ev.ApplicationRejected] | None = None
+        self.withdrawn: Recorded[ev.ApplicationWithdrawn] | None = None
 
     @property
     def event(self) -> ev.ApplicationSubmitted:
         """The ApplicationSubmitted event."""
-        return self.submitted.event  # type: ignore[return-value]
+        return self.submitted.event
 
     @property
     def decided(self) -> bool:
@@ -66,7 +67,7 @@ class Applicant:
                 setattr(self, slot, None)
 
 
-def latest(current: Recorded | None, candidate: Recorded) -> Recorded:
+def latest(current: Recorded[R] | None, candidate: Recorded[R]) -> Recorded[R]:
     """The later of two records: greatest `at`, then greatest position (SPEC §3)."""
     if current is None:
         return candidate
@@ -75,21 +76,21 @@ def latest(current: Recorded | None, candidate: Recorded) -> Recorded:
     return current
 
 
-def _by_latest(record: Recorded) -> tuple[datetime, int]:
+def _by_latest(record: Recorded[ev.Event]) -> tuple[datetime, int]:
     return record.event.at, record.position
 
 
-def _by_position(record: Recorded) -> int:
+def _by_position(record: Recorded[ev.Event]) -> int:
     return record.position
 
 
-def _by_deadline(record: Recorded) -> tuple[bool, datetime, int]:
+def _by_deadline(record: Recorded[ev.Event]) -> tuple[bool, datetime, int]:
     # SPEC §5: the latest DeadlineChanged, else the published deadline — a change
     # outranks the publication whatever their `at`.
     return (isinstance(record.event, ev.DeadlineChanged), record.event.at, record.position)
 
 
-class Chosen(Mapping[K, Recorded], Generic[K]):
+class Chosen(Mapping[K, Recorded[R]], Generic[K, R]):
     """One record per key, chosen among all recorded for it, that can forget one cheaply.
 
     `Chosen.latest()` keeps the latest (SPEC §3); `Chosen.last()` the last
@@ -99,34 +100,34 @@ class Chosen(Mapping[K, Recorded], Generic[K]):
 
     __slots__ = ("_all", "_chosen", "_order")
 
-    def __init__(self, order: Callable[[Recorded], Any]) -> None:
+    def __init__(self, order: Callable[[Recorded[R]], Any]) -> None:
         self._order = order
-        self._all: dict[K, list[Recorded]] = {}
-        self._chosen: dict[K, Recorded] = {}
+        self._all: dict[K, list[Recorded[R]]] = {}
+        self._chosen: dict[K, Recorded[R]] = {}
 
     @classmethod
-    def latest(cls) -> Chosen[K]:
+    def latest(cls) -> Chosen[K, R]:
         """Choose the greatest `at`, then the greatest position."""
         return cls(_by_latest)
 
     @classmethod
-    def deadline(cls) -> Chosen[K]:
+    def deadline(cls) -> Chosen[K, R]:
         """Choose the latest deadline change, else the publication (SPEC §5)."""
         return cls(_by_deadline)
 
     @classmethod
-    def last(cls) -> Chosen[K]:
+    def last(cls) -> Chosen[K, R]:
         """Choose the greatest position."""
         return cls(_by_position)
 
-    def add(self, key: K, record: Recorded) -> None:
+    def add(self, key: K, record: Recorded[R]) -> None:
         """Take `record` in under `key`."""
         self._all.setdefault(key, []).append(record)
         current = self._chosen.get(key)
         if current is None or self._order(record) >= self._order(current):
             self._chosen[key] = record
 
-    def discard(self, key: K, record: Recorded) -> None:
+    def discard(self, key: K, record: Recorded[ev.Event]) -> None:
         """Forget `record` (if held under `key`); the next in order is chosen."""
         records = self._all.get(key)
         if not records or not _remove(records, record):
@@ -141,11 +142,11 @@ class Chosen(Mapping[K, Recorded], Generic[K]):
         self._all.pop(key, None)
         self._chosen.pop(key, None)
 
-    def every(self, key: K) -> list[Recorded]:
+    def every(self, key: K) -> list[Recorded[R]]:
         """Every record held under `key`, in the order taken in."""
         return list(self._all.get(key, ()))
 
-    def __getitem__(self, key: K) -> Recorded:
+    def __getitem__(self, key: K) -> Recorded[R]:
         return self._chosen[key]
 
     def __iter__(self) -> Iterator[K]:
@@ -158,7 +159,7 @@ class Chosen(Mapping[K, Recorded], Generic[K]):
         return key in self._chosen
 
 
-def _remove(records: list[Recorded], record: Recorded) -> bool:
+def _remove(records: list[Recorded[R]], record: Recorded[ev.Event]) -> bool:
     """Remove `record` itself (not an equal copy) from `records`; whether it was there."""
     for i in range(len(records) - 1, -1, -1):
         if records[i] is record:
@@ -167,7 +168,7 @@ def _remove(records: list[Recorded], record: Recorded) -> bool:
     return False
 
 
-def _discard_from(index: dict[K, list[Recorded]], key: K, record: Recorded) -> None:
+def _discard_from(index: dict[K, list[Recorded[R]]], key: K, record: Recorded[ev.Event]) -> None:
     records = index.get(key)
     if records is not None and _remove(records, record) and not records:
         del index[key]
@@ -180,25 +181,25 @@ class Course:
         self.name = name
         self.records: list[Recorded] = []
         self.by_id: dict[UUID, Recorded] = {}
-        self.retractions: dict[UUID, Recorded] = {}
-        self.openings: list[Recorded] = []
+        self.retractions: dict[UUID, Recorded[ev.EventRetracted]] = {}
+        self.openings: list[Recorded[ev.CourseOpened]] = []
         self.applications: dict[str, Applicant] = {}
-        self.preferences: Chosen[str] = Chosen.last()
-        self.allocations: list[Recorded] = []
-        self.group_changes: dict[str, list[Recorded]] = {}
-        self.visits: dict[str, list[Recorded]] = {}
-        self.assignments: dict[str, Recorded] = {}
-        self.deadlines: Chosen[str] = Chosen.deadline()
-        self.hand_ins: dict[str, list[Recorded]] = {}
+        self.preferences: Chosen[str, ev.GroupPreferenceRegistered] = Chosen.last()
+        self.allocations: list[Recorded[ev.GroupsAllocated]] = []
+        self.group_changes: dict[str, list[Recorded[ev.GroupChanged]]] = {}
+        self.visits: dict[str, list[Recorded[ev.GroupVisited]]] = {}
+        self.assignments: dict[str, Recorded[ev.AssignmentPublished]] = {}
+        self.deadlines: Chosen[str, ev.AssignmentPublished | ev.DeadlineChanged] = Chosen.deadline()
+        self.hand_ins: dict[str, list[Recorded[ev.SubmissionHandedIn]]] = {}
         self.team_of: dict[tuple[str, str], frozenset[str]] = {}
-        self.presentations: Chosen[tuple[str, str]] = Chosen.latest()
-        self.assessments: Chosen[tuple[str, str]] = Chosen.latest()
-        self.excuses: dict[str, list[Recorded]] = {}
-        self.extensions: Chosen[tuple[str, str]] = Chosen.latest()
-        self.closures: list[Recorded] = []
-        self.exam: Chosen[str] = Chosen.last()
-        self.grades: Chosen[str] = Chosen.latest()
-        self.erasures: list[Recorded] = []
+        self.presentations: Chosen[tuple[str, str], ev.PresentationRecorded] = Chosen.latest()
+        self.assessments: Chosen[tuple[str, str], ev.SubmissionAssessed] = Chosen.latest()
+        self.excuses: dict[str, list[Recorded[ev.ExcuseGranted]]] = {}
+        self.extensions: Chosen[tuple[str, str], ev.ExtensionGranted] = Chosen.latest()
+        self.closures: list[Recorded[ev.CourseworkClosed]] = []
+        self.exam: Chosen[str, ev.ExamRegistered] = Chosen.last()
+        self.grades: Chosen[str, ev.ExamGraded] = Chosen.latest()
+        self.erasures: list[Recorded[ev.ApplicationMaterialErased]] = []
 
     @classmethod
     def fold(cls, name: str, records: Iterable[Recorded]) -> Course:
@@ -224,7 +225,7 @@ class Course:
             # nor does one of the opening, which every other event rests on (the rules refuse
             # both, but a store may have been written by other hands).
             if event.event not in self.retractions:
-                self.retractions[event.event] = record
+                self.retractions[event.event] = narrowed(record, event)
                 target = self.by_id.get(event.event)
                 if target is not None and not isinstance(target.event, (ev.EventRetracted, ev.CourseOpened)):
                     self.forget(target)
@@ -244,51 +245,52 @@ class Course:
         e = record.event
         match e:
             case ev.CourseOpened():
-                self.openings.append(record)
+                self.openings.append(narrowed(record, e))
             case ev.ApplicationSubmitted():
-                self.applications[e.student] = Applicant(record)
+                self.applications[e.student] = Applicant(narrowed(record, e))
             # A view may hold a decision without its application (an `at` set before
             # the application's): the fold skips it rather than fail the view.
             case ev.ApplicationAccepted() if e.student in self.applications:
-                self.applications[e.student].accepted = record
+                self.applications[e.student].accepted = narrowed(record, e)
             case ev.ApplicationRejected() if e.student in self.applications:
-                self.applications[e.student].rejected = record
+                self.applications[e.student].rejected = narrowed(record, e)
             case ev.ApplicationWithdrawn() if e.student in self.applications:
-                self.applications[e.student].withdrawn = record
+                self.applications[e.student].withdrawn = narrowed(record, e)
             case ev.GroupPreferenceRegistered():
-                self.preferences.add(e.student, record)
+                self.preferences.add(e.student, narrowed(record, e))
             case ev.GroupsAllocated():
-                self.allocations.append(record)
+                self.allocations.append(narrowed(record, e))
             case ev.GroupChanged():
-                self.group_changes.setdefault(e.student, []).append(record)
+                self.group_changes.setdefault(e.student, []).append(narrowed(record, e))
             case ev.GroupVisited():
-                self.visits.setdefault(e.student, []).append(record)
+                self.visits.setdefault(e.student, []).append(narrowed(record, e))
             case ev.AssignmentPublished():
-                self.assignments[e.assignment] = record
-                self.deadlines.add(e.assignment, record)
+                published = narrowed(record, e)
+                self.assignments[e.assignment] = published
+                self.deadlines.add(e.assignment, published)
             case ev.DeadlineChanged() if e.assignment in self.assignments:
-                self.deadlines.add(e.assignment, record)
+                self.deadlines.add(e.assignment, narrowed(record, e))
             case ev.SubmissionHandedIn():
-                self.hand_ins.setdefault(e.assignment, []).append(record)
+                self.hand_ins.setdefault(e.assignment, []).append(narrowed(record, e))
                 team = frozenset(e.team)
                 for student in e.team:
                     self.team_of[(e.assignment, student)] = team
             case ev.PresentationRecorded():
-                self.presentations.add((e.assignment, e.student), record)
+                self.presentations.add((e.assignment, e.student), narrowed(record, e))
             case ev.SubmissionAssessed():
-                self.assessments.add((e.assignment, e.student), record)
+                self.assessments.add((e.assignment, e.student), narrowed(record, e))
             case ev.ExcuseGranted():
-                self.excuses.setdefault(e.student, []).append(record)
+                self.excuses.setdefault(e.student, []).append(narrowed(record, e))
             case ev.ExtensionGranted():
-                self.extensions.add((e.assignment, e.student), record)
+                self.extensions.add((e.assignment, e.student), narrowed(record, e))
             case ev.CourseworkClosed():
-                self.closures.append(record)
+                self.closures.append(narrowed(record, e))
             case ev.ExamRegistered():
-                self.exam.add(e.student, record)
+                self.exam.add(e.student, narrowed(record, e))
             case ev.ExamGraded():
-                self.grades.add(e.student, record)
+                self.grades.add(e.student, narrowed(record, e))
             case ev.ApplicationMaterialErased():
-                self.erasures.append(record)
+                self.erasures.append(narrowed(record, e))
 
     def forget(self, record: Recorded) -> None:
         """Take a retracted record back out of the indexes, touching only what it touched.
@@ -327,11 +329,11 @@ class Course:
                 _discard_from(self.hand_ins, e.assignment, record)
                 remaining = self.hand_ins.get(e.assignment, ())
                 for student in e.team:
-                    last = next((h for h in reversed(remaining) if student in h.event.team), None)  # type: ignore[union-attr]
+                    last = next((h for h in reversed(remaining) if student in h.event.team), None)
                     if last is None:
                         self.team_of.pop((e.assignment, student), None)
                     else:
-                        self.team_of[(e.assignment, student)] = frozenset(last.event.team)  # type: ignore[union-attr]
+                        self.team_of[(e.assignment, student)] = frozenset(last.event.team)
             case ev.PresentationRecorded():
                 self.presentations.discard((e.assignment, e.student), record)
             case ev.SubmissionAssessed():
@@ -354,15 +356,15 @@ class Course:
     @property
     def opened(self) -> ev.CourseOpened | None:
         """The course's opening, once it is recorded."""
-        return self.openings[-1].event if self.openings else None  # type: ignore[return-value]
+        return self.openings[-1].event if self.openings else None
 
     @property
-    def allocation(self) -> Recorded | None:
+    def allocation(self) -> Recorded[ev.GroupsAllocated] | None:
         """The last allocation of the exercise groups, if any counts."""
         return self.allocations[-1] if self.allocations else None
 
     @property
-    def closed(self) -> Recorded | None:
+    def closed(self) -> Recorded[ev.CourseworkClosed] | None:
         """The closing of the coursework, if it counts."""
         return self.closures[-1] if self.closures else None
 
@@ -386,7 +388,7 @@ class Course:
 
     def deadline(self, assignment: str) -> datetime:
         """The course's deadline of `assignment` in view: the latest change, else the published one."""
-        return self.deadlines[assignment].event.deadline  # type: ignore[union-attr]
+        return self.deadlines[assignment].event.deadline
 
     def is_late_application(self, application: Applicant) -> bool:
         """Whether the application came after the application deadline."""
@@ -395,4 +397,4 @@ class Course:
 
     def erased_students(self) -> set[str]:
         """Students whose application material has been destroyed."""
-        return {s for r in self.erasures for s in r.event.students}  # type: ignore[union-attr]
+        return {s for r in self.erasures for s in r.event.students}

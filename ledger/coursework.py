@@ -29,7 +29,9 @@ class Outcome:
     evidence: tuple[Recorded, ...] = field(default=())
 
 
-def own_deadline(course: Course, student: str, assignment: str) -> Recorded:
+def own_deadline(
+    course: Course, student: str, assignment: str
+) -> Recorded[ev.AssignmentPublished | ev.DeadlineChanged | ev.ExtensionGranted]:
     """The record that sets `student`'s deadline of `assignment` (SPEC §5).
 
     The latest extension for (student, assignment) in view, else the course's
@@ -39,7 +41,7 @@ def own_deadline(course: Course, student: str, assignment: str) -> Recorded:
     """
     course_deadline = course.deadlines[assignment]
     extension = course.extensions.get((assignment, student))
-    if extension is not None and extension.event.deadline > course_deadline.event.deadline:  # type: ignore[union-attr]
+    if extension is not None and extension.event.deadline > course_deadline.event.deadline:
         return extension
     return course_deadline
 
@@ -57,24 +59,24 @@ def outcome(course: Course, student: str, assignment: str, clock: datetime) -> O
             evidence=(course.deadlines[assignment], accepted),
         )
     deadline_record = own_deadline(course, student, assignment)
-    deadline: datetime = deadline_record.event.deadline  # type: ignore[union-attr]
+    deadline = deadline_record.event.deadline
     extended = isinstance(deadline_record.event, ev.ExtensionGranted)
     the_deadline = "the extended deadline" if extended else "the deadline"
-    hand_ins = [h for h in course.hand_ins.get(assignment, ()) if student in h.event.team]  # type: ignore[union-attr]
+    hand_ins = [h for h in course.hand_ins.get(assignment, ()) if student in h.event.team]
     on_time = [h for h in hand_ins if h.event.at <= deadline]
     # The extension is evidence where only it makes a hand-in on time.
     needed = extended and on_time and all(h.event.at > course.deadline(assignment) for h in on_time)
     extension = (deadline_record,) if needed else ()
     presentation = course.presentations.get((assignment, student))
     assessment = course.assessments.get((assignment, student))
-    verdict = assessment.event.verdict if assessment else None  # type: ignore[union-attr]
-    shown = presentation.event.outcome if presentation else None  # type: ignore[union-attr]
+    verdict = assessment.event.verdict if assessment else None
+    shown = presentation.event.outcome if presentation else None
     if on_time and verdict not in NEGATIVE_VERDICTS and shown not in NEGATIVE_OUTCOMES:
         evidence = (on_time[-1], *extension, *(r for r in (presentation, assessment) if r))
         rule = "handed in by the extended deadline" if extension else "handed in on time"
         return Outcome(assignment, "passed", rule=rule, evidence=evidence)
     for excuse in course.excuses.get(student, ()):
-        if assignment in excuse.event.assignments:  # type: ignore[union-attr]
+        if assignment in excuse.event.assignments:
             return Outcome(assignment, "excused", rule="medical certificate", evidence=(excuse,))
     if on_time:
         if verdict in NEGATIVE_VERDICTS:

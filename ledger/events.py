@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
-from typing import ClassVar, Literal, NamedTuple, Protocol, get_args
+from typing import ClassVar, Generic, Literal, NamedTuple, Protocol, cast, get_args
 from uuid import UUID
 
 import msgspec
+from typing_extensions import TypeIs, TypeVar  # PEP 696 defaults, PEP 742 (typing has them from 3.13)
 
 Programme = Literal["bachelor", "master"]
 Outcome = Literal["explained", "failed_to_explain", "absent"]
@@ -403,12 +404,14 @@ AnyEvent = (
     | ApplicationMaterialErased
 )
 
-EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in get_args(AnyEvent)}
+EVENT_TYPES: dict[str, type[AnyEvent]] = {cls.__struct_config__.tag: cls for cls in get_args(AnyEvent)}
 
 
 def type_name(event: Event) -> str:
     """The stable name of an event's type: its `type` on the wire."""
-    return event.__struct_config__.tag  # type: ignore[return-value]
+    tag = event.__struct_config__.tag
+    assert isinstance(tag, str), f"{type(event).__name__} has no tag"
+    return tag
 
 
 @cache
@@ -417,14 +420,35 @@ def datetime_fields(cls: type[Event]) -> tuple[str, ...]:
     return tuple(f.name for f in msgspec.structs.fields(cls) if f.type is datetime)
 
 
-class Recorded(msgspec.Struct, frozen=True):
+# What a record holds: `Recorded` alone is a record of any event of the union,
+# `Recorded[ev.ApplicationSubmitted]` one known to hold an application.
+E = TypeVar("E", bound=Event, covariant=True, default=AnyEvent)
+F = TypeVar("F", bound=Event)
+
+
+class Recorded(msgspec.Struct, Generic[E], frozen=True):
     """An event as the ledger holds it: with its id, position and who recorded it."""
 
     id: UUID
     position: int
     recorded_at: datetime
     recorded_by: str
-    event: AnyEvent
+    event: E
+
+
+def narrowed(record: Recorded[Event], event: F) -> Recorded[F]:
+    """`record`, typed by its event as the caller has narrowed it (`match record.event: case X() as e`).
+
+    The one place a record's type follows its event's: mypy narrows an attribute,
+    not the generic object that holds it.
+    """
+    assert record.event is event
+    return cast("Recorded[F]", record)
+
+
+def holds(record: Recorded[Event], kind: type[F]) -> TypeIs[Recorded[F]]:
+    """Whether `record` holds an event of `kind` (to mypy: whether it is a `Recorded[kind]`)."""
+    return isinstance(record.event, kind)
 
 
 class Envelope(msgspec.Struct, frozen=True):

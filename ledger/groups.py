@@ -232,7 +232,7 @@ def membership(
 ) -> Membership:
     """Who is in which group, week by week; with `extra` recorded too, or `without` one record."""
     assert course.opened is not None
-    records = [r for r in course.allocations if r.id != without]
+    records: list[Recorded] = [r for r in course.allocations if r.id != without]
     records += [r for changes in course.group_changes.values() for r in changes if r.id != without]
     if extra is not None:
         records.append(extra)
@@ -323,11 +323,11 @@ def visits(course: Course, week: int, placed: Mapping[str, str] | None = None) -
     found = []
     for student, records in course.visits.items():
         home = placed.get(student)
-        mine = [r for r in records if r.event.week == week]  # type: ignore[union-attr]
+        mine = [r for r in records if r.event.week == week]
         if home is None or not mine:
             continue
         first = min(mine, key=lambda r: r.position)
-        group: str = first.event.group  # type: ignore[union-attr]
+        group: str = first.event.group
         if group != home:
             found.append(Visit(student, home, group, week, first))
     return sorted(found, key=lambda v: v.record.position)

@@ -18,12 +18,15 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ledger import coursework
 from ledger import events as ev
 from ledger.course import Course, visible
-from ledger.events import Recorded
+from ledger.events import Recorded, holds
 from ledger.groups import MOST_WEEKS, Membership, Weeks
+
+F = TypeVar("F", bound=ev.Event)
 
 
 @dataclass(frozen=True)
@@ -64,15 +67,19 @@ class _Checker:
         self.records = records
         self.live = live(records)
         self.found = found
-        self.of: dict[type[ev.Event], list[Recorded]] = defaultdict(list)
+        self._by_type: dict[type[ev.Event], list[Recorded]] = defaultdict(list)
         for record in self.live:
-            self.of[type(record.event)].append(record)
+            self._by_type[type(record.event)].append(record)
+
+    def of(self, kind: type[F]) -> list[Recorded[F]]:
+        """The live records of `kind`, in position order."""
+        return [r for r in self._by_type[kind] if holds(r, kind)]
 
     def bad(self, rule: str, detail: str) -> None:
         self.found.append(Violation(rule, detail))
 
     def run(self) -> None:
-        openings = self.of[ev.CourseOpened]
+        openings = self.of(ev.CourseOpened)
         retracted = {r.event.event: r for r in self.records if isinstance(r.event, ev.EventRetracted)}
         for opening in openings:
             if opening.id in retracted:
@@ -85,7 +92,7 @@ class _Checker:
             return
         if self.live[0] is not openings[0]:
             self.bad("unknown-course", f"event at position {self.live[0].position} comes before the opening")
-        self.opened: ev.CourseOpened = openings[0].event  # type: ignore[assignment]
+        self.opened = openings[0].event
         self.group_ids = {g.id for g in self.opened.groups}
         self._applications()
         self._groups()
@@ -96,16 +103,19 @@ class _Checker:
     # -- admission -----------------------------------------------------------
 
     def _applications(self) -> None:
-        self.applications: dict[str, Recorded] = {}
-        for r in self.of[ev.ApplicationSubmitted]:
-            student = r.event.student  # type: ignore[union-attr]
+        self.applications: dict[str, Recorded[ev.ApplicationSubmitted]] = {}
+        for r in self.of(ev.ApplicationSubmitted):
+            student = r.event.student
             if student in self.applications:
                 self.bad("applied-twice", f"{student!r} at position {r.position}")
             self.applications.setdefault(student, r)
         self.decisions: dict[str, dict[type[ev.Event], list[Recorded]]] = defaultdict(lambda: defaultdict(list))
-        for kind in (ev.ApplicationAccepted, ev.ApplicationRejected, ev.ApplicationWithdrawn):
-            for r in self.of[kind]:
-                student = r.event.student  # type: ignore[union-attr]
+        decisions: tuple[type[ev.ApplicationAccepted | ev.ApplicationRejected | ev.ApplicationWithdrawn], ...] = (
+            ev.ApplicationAccepted, ev.ApplicationRejected, ev.ApplicationWithdrawn
+        )  # fmt: skip
+        for kind in decisions:
+            for r in self.of(kind):
+                student = r.event.student
                 application = self.applications.get(student)
                 if application is None or application.position > r.position:
                     self.bad("unknown-student", f"decision at position {r.position} for {student!r}, who has not applied")
@@ -143,8 +153,8 @@ class _Checker:
     # -- groups --------------------------------------------------------------
 
     def _groups(self) -> None:
-        for r in self.of[ev.GroupPreferenceRegistered]:
-            e: ev.GroupPreferenceRegistered = r.event  # type: ignore[assignment]
+        for r in self.of(ev.GroupPreferenceRegistered):
+            e = r.event
             application = self.applications.get(e.student)
             if application is None or application.position > r.position:
                 self.bad("unknown-student", f"preference of {e.student!r}, who has not applied")
@@ -154,12 +164,12 @@ class _Checker:
                 self.bad("repeated-group", f"preference of {e.student!r}: {e.priorities}")
             if e.at > self.opened.registration_deadline:
                 self.bad("registration-deadline", f"preference of {e.student!r} at {e.at.isoformat()}")
-        allocations = self.of[ev.GroupsAllocated]
+        allocations = self.of(ev.GroupsAllocated)
         if len(allocations) > 1:
             self.bad("allocated-twice", f"{len(allocations)} allocations")
         capacity = {g.id: g.capacity for g in self.opened.groups}
         for r in allocations:
-            a: ev.GroupsAllocated = r.event  # type: ignore[assignment]
+            a = r.event
             if a.at <= self.opened.registration_deadline:
                 self.bad("registration-open", f"allocation at {a.at.isoformat()}")
             for student, group in a.allocation.items():
@@ -170,14 +180,14 @@ class _Checker:
             for group, n in Counter(a.allocation.values()).items():
                 if n > capacity.get(group, n):
                     self.bad("group-capacity", f"allocation puts {n} into {group!r}")
-        for r in self.of[ev.GroupChanged]:
-            c: ev.GroupChanged = r.event  # type: ignore[assignment]
+        for r in self.of(ev.GroupChanged):
+            c = r.event
             if c.student not in self.admitted:
                 self.bad("not-a-participant", f"group change of {c.student!r}")
             if c.group not in self.group_ids:
                 self.bad("unknown-group", f"group change into {c.group!r}")
         self._visits()
-        membership = Membership(Weeks(self.opened), allocations + self.of[ev.GroupChanged])
+        membership = Membership(Weeks(self.opened), allocations + self.of(ev.GroupChanged))
         for week in membership.changes():
             placed = membership.placed(week)
             counts = Counter(g for s, g in placed.items() if s in self.participants)
@@ -191,8 +201,8 @@ class _Checker:
         # (the views then count it for nothing), never wrong.
         weeks = Weeks(self.opened)
         seen: dict[tuple[str, int], Recorded] = {}
-        for r in self.of[ev.GroupVisited]:
-            v: ev.GroupVisited = r.event  # type: ignore[assignment]
+        for r in self.of(ev.GroupVisited):
+            v = r.event
             if v.student not in self.admitted:
                 self.bad("not-a-participant", f"visit of {v.student!r}")
             if v.group not in self.group_ids:
@@ -212,9 +222,9 @@ class _Checker:
     # -- coursework ----------------------------------------------------------
 
     def _coursework(self) -> None:
-        published: dict[str, Recorded] = {}
-        for r in self.of[ev.AssignmentPublished]:
-            assignment = r.event.assignment  # type: ignore[union-attr]
+        published: dict[str, Recorded[ev.AssignmentPublished]] = {}
+        for r in self.of(ev.AssignmentPublished):
+            assignment = r.event.assignment
             if assignment in published:
                 self.bad("assignment-published-twice", f"{assignment!r}")
             published.setdefault(assignment, r)
@@ -223,11 +233,11 @@ class _Checker:
             if assignment not in published or published[assignment].position > r.position:
                 self.bad("unknown-assignment", f"{what} at position {r.position} for {assignment!r}")
 
-        for r in self.of[ev.DeadlineChanged]:
-            known(r.event.assignment, r, "deadline change")  # type: ignore[union-attr]
+        for r in self.of(ev.DeadlineChanged):
+            known(r.event.assignment, r, "deadline change")
         teams: dict[tuple[str, str], set[frozenset[str]]] = defaultdict(set)
-        for r in self.of[ev.SubmissionHandedIn]:
-            h: ev.SubmissionHandedIn = r.event  # type: ignore[assignment]
+        for r in self.of(ev.SubmissionHandedIn):
+            h = r.event
             known(h.assignment, r, "hand-in")
             if not h.team:
                 self.bad("team-empty", f"hand-in of {h.assignment!r}")
@@ -242,23 +252,26 @@ class _Checker:
         for (assignment, student), seen in teams.items():
             if len(seen) > 1:
                 self.bad("two-teams", f"{student!r} in {len(seen)} teams for {assignment!r}")
-        for kind in (ev.PresentationRecorded, ev.SubmissionAssessed):
-            for r in self.of[kind]:
-                key = (r.event.assignment, r.event.student)  # type: ignore[union-attr]
+        judged: tuple[type[ev.PresentationRecorded | ev.SubmissionAssessed], ...] = (
+            ev.PresentationRecorded, ev.SubmissionAssessed
+        )  # fmt: skip
+        for kind in judged:
+            for r in self.of(kind):
+                key = (r.event.assignment, r.event.student)
                 if key not in teams:
                     self.bad("no-hand-in", f"{ev.type_name(r.event)} of {key[1]!r} for {key[0]!r}")
-        for r in self.of[ev.SubmissionAssessed]:
-            v: ev.SubmissionAssessed = r.event  # type: ignore[assignment]
-            if v.verdict != "transfer_missing":
+        for r in self.of(ev.SubmissionAssessed):
+            assessed = r.event
+            if assessed.verdict != "transfer_missing":
                 continue
-            publication = published.get(v.assignment)
-            if publication is not None and not publication.event.transfer:  # type: ignore[union-attr]
-                self.bad("no-transfer-part", f"transfer_missing of {v.student!r} for {v.assignment!r}")
-            application = self.applications.get(v.student)
-            if application is not None and application.event.programme != "master":  # type: ignore[union-attr]
-                self.bad("transfer-for-master", f"transfer_missing of {v.student!r} for {v.assignment!r}")
-        for r in self.of[ev.ExcuseGranted]:
-            x: ev.ExcuseGranted = r.event  # type: ignore[assignment]
+            publication = published.get(assessed.assignment)
+            if publication is not None and not publication.event.transfer:
+                self.bad("no-transfer-part", f"transfer_missing of {assessed.student!r} for {assessed.assignment!r}")
+            application = self.applications.get(assessed.student)
+            if application is not None and application.event.programme != "master":
+                self.bad("transfer-for-master", f"transfer_missing of {assessed.student!r} for {assessed.assignment!r}")
+        for r in self.of(ev.ExcuseGranted):
+            x = r.event
             if not x.certificate.strip():
                 self.bad("certificate-required", f"excuse of {x.student!r}")
             if x.student not in self.admitted:
@@ -267,21 +280,21 @@ class _Checker:
                 self.bad("unknown-assignment", f"excuse of {x.student!r} names none")
             for assignment in x.assignments:
                 known(assignment, r, "excuse")
-        for r in self.of[ev.ExtensionGranted]:
-            g: ev.ExtensionGranted = r.event  # type: ignore[assignment]
-            if g.student not in self.admitted:
-                self.bad("not-a-participant", f"extension of {g.student!r}")
-            known(g.assignment, r, "extension")
+        for r in self.of(ev.ExtensionGranted):
+            extension = r.event
+            if extension.student not in self.admitted:
+                self.bad("not-a-participant", f"extension of {extension.student!r}")
+            known(extension.assignment, r, "extension")
 
     # -- exam ----------------------------------------------------------------
 
     def _exam(self) -> None:
-        closures = self.of[ev.CourseworkClosed]
+        closures = self.of(ev.CourseworkClosed)
         if len(closures) > 1:
             self.bad("coursework-closed-twice", f"{len(closures)} closings")
-        registered: dict[str, Recorded] = {}
-        for r in self.of[ev.ExamRegistered]:
-            student = r.event.student  # type: ignore[union-attr]
+        registered: dict[str, Recorded[ev.ExamRegistered]] = {}
+        for r in self.of(ev.ExamRegistered):
+            student = r.event.student
             if student in registered:
                 self.bad("registered-twice", f"{student!r}")
             registered.setdefault(student, r)
@@ -294,8 +307,8 @@ class _Checker:
                 failed = coursework.fails(coursework.outcomes(view, student, r.event.at))
                 if len(failed) > self.opened.max_fails:
                     self.bad("excluded", f"{student!r} is registered with {coursework.reasons(failed)}")
-        for r in self.of[ev.ExamGraded]:
-            g: ev.ExamGraded = r.event  # type: ignore[assignment]
+        for r in self.of(ev.ExamGraded):
+            g = r.event
             if g.grade not in ev.GRADES:
                 self.bad("grade-scale", f"grade {g.grade} of {g.student!r}")
             if g.student not in registered:
@@ -309,8 +322,8 @@ class _Checker:
             if isinstance(r.event, ev.ApplicationMaterialErased) and r.id not in live:
                 self.bad("retract-erasure", f"the erasure at position {r.position} is retracted; its keys are gone")
         erased: set[str] = set()
-        for r in self.of[ev.ApplicationMaterialErased]:
-            for student in r.event.students:  # type: ignore[union-attr]
+        for r in self.of(ev.ApplicationMaterialErased):
+            for student in r.event.students:
                 if student not in self.applications:
                     self.bad("unknown-student", f"erasure names {student!r}")
                 if student in erased:
@@ -320,7 +333,7 @@ class _Checker:
                 if application.position < r.position and not self._decided(student):
                     self.bad("selection-open", f"{student!r} is undecided after the erasure at position {r.position}")
             # Whom the erasure found admitted kept their name and email: they must stay admitted.
-            for student in r.event.students:  # type: ignore[union-attr]
+            for student in r.event.students:
                 if student not in self.admitted and self._accepted_at(student, r.position):
                     self.bad("selection-open", f"{student!r} was erased as admitted, and is not admitted now")
 

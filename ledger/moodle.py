@@ -340,11 +340,12 @@ def _late_in_doubt(course: Course, assignment: str, members: list[_Entry]) -> st
     for entry in members:
         if not entry.status.late or entry.handed_in is None:
             continue
-        deadline = coursework.own_deadline(course, entry.student, assignment).event.deadline  # type: ignore[union-attr]
+        deadline = coursework.own_deadline(course, entry.student, assignment).event.deadline
         if entry.until is not None:
             deadline = max(deadline, entry.until)
         if entry.handed_in <= deadline < entry.handed_in + MINUTE:
-            tz = course.opened.timezone  # type: ignore[union-attr]
+            assert course.opened is not None  # a worksheet is read into an opened course
+            tz = course.opened.timezone
             return (
                 f"Moodle says {entry.status.late + ' late'!r}, but the worksheet shows minutes only and "
                 f"{clock.local(entry.handed_in, tz):%H:%M} is the minute of {entry.student}'s deadline "

@@ -75,8 +75,8 @@ def still_admitted(
             )
 
 
-def _application(course: Course, target: Recorded) -> None:
-    student = target.event.student  # type: ignore[union-attr]
+def _application(course: Course, target: Recorded[ev.ApplicationSubmitted]) -> None:
+    student = target.event.student
     application = course.applications.get(student)
     if application is None or application.submitted is not target:
         return
@@ -86,7 +86,7 @@ def _application(course: Course, target: Recorded) -> None:
         if r is not None
     ]
     resting += [("group preference", r) for r in course.preferences.every(student)]
-    resting += [("erasure of its material", r) for r in course.erasures if student in r.event.students]  # type: ignore[union-attr]
+    resting += [("erasure of its material", r) for r in course.erasures if student in r.event.students]
     if resting:
         what, record = resting[0]
         raise Refused(
@@ -96,8 +96,8 @@ def _application(course: Course, target: Recorded) -> None:
         )
 
 
-def _accepted(course: Course, target: Recorded) -> None:
-    student = target.event.student  # type: ignore[union-attr]
+def _accepted(course: Course, target: Recorded[ev.ApplicationAccepted]) -> None:
+    student = target.event.student
     application = course.applications.get(student)
     if application is None or application.accepted is not target:
         return
@@ -120,7 +120,7 @@ def _accepted(course: Course, target: Recorded) -> None:
 
 def _resting_on_admission(course: Course, student: str) -> Iterator[tuple[str, Recorded]]:
     for allocation in course.allocations:
-        if student in allocation.event.allocation:  # type: ignore[union-attr]
+        if student in allocation.event.allocation:
             yield "group allocation", allocation
     for change in course.group_changes.get(student, ()):
         yield "group change", change
@@ -128,7 +128,7 @@ def _resting_on_admission(course: Course, student: str) -> Iterator[tuple[str, R
         yield "group visit", visit
     for assignment, hand_ins in course.hand_ins.items():
         for hand_in in hand_ins:
-            if student in hand_in.event.team:  # type: ignore[union-attr]
+            if student in hand_in.event.team:
                 yield f"hand-in of {assignment!r}", hand_in
     for excuse in course.excuses.get(student, ()):
         yield "excuse", excuse
@@ -139,15 +139,15 @@ def _resting_on_admission(course: Course, student: str) -> Iterator[tuple[str, R
         yield "exam registration", course.exam[student]
 
 
-def _rejected(course: Course, target: Recorded) -> None:
-    application = course.applications.get(target.event.student)  # type: ignore[union-attr]
+def _rejected(course: Course, target: Recorded[ev.ApplicationRejected]) -> None:
+    application = course.applications.get(target.event.student)
     if application is not None and application.rejected is target:
         _decision_gone(course, application, target)
 
 
-def _withdrawn(course: Course, target: Recorded) -> None:
+def _withdrawn(course: Course, target: Recorded[ev.ApplicationWithdrawn]) -> None:
     assert course.opened is not None
-    student = target.event.student  # type: ignore[union-attr]
+    student = target.event.student
     application = course.applications.get(student)
     if application is None or application.withdrawn is not target:
         return
@@ -216,15 +216,17 @@ def _placement(course: Course, target: Recorded) -> None:
         )
 
 
-def _published(course: Course, target: Recorded) -> None:
-    assignment = target.event.assignment  # type: ignore[union-attr]
+def _published(course: Course, target: Recorded[ev.AssignmentPublished]) -> None:
+    assignment = target.event.assignment
     if course.assignments.get(assignment) is not target:
         return
-    resting = [("deadline change", r) for r in course.deadlines.every(assignment) if r is not target]
+    resting: list[tuple[str, Recorded]] = [
+        ("deadline change", r) for r in course.deadlines.every(assignment) if r is not target
+    ]
     resting += [("hand-in", r) for r in course.hand_ins.get(assignment, ())]
     resting += [
         ("excuse", r) for rs in course.excuses.values() for r in rs
-        if assignment in r.event.assignments  # type: ignore[union-attr]
+        if assignment in r.event.assignments
     ]  # fmt: skip
     for what, index in (
         ("presentation", course.presentations),
@@ -245,11 +247,11 @@ def _deadline_changed(course: Course, target: Recorded) -> None:
     still_admitted(course, list(course.exam), "retracting this deadline change", retracted=target)
 
 
-def _handed_in(course: Course, target: Recorded) -> None:
-    e: ev.SubmissionHandedIn = target.event  # type: ignore[assignment]
+def _handed_in(course: Course, target: Recorded[ev.SubmissionHandedIn]) -> None:
+    e = target.event
     others = [h for h in course.hand_ins.get(e.assignment, ()) if h is not target]
     for student in e.team:
-        if any(student in h.event.team for h in others):  # type: ignore[union-attr]
+        if any(student in h.event.team for h in others):
             continue
         for what, index in (("presentation", course.presentations), ("assessment", course.assessments)):
             record = index.get((e.assignment, student))
@@ -262,14 +264,17 @@ def _handed_in(course: Course, target: Recorded) -> None:
     still_admitted(course, e.team, f"retracting this hand-in of {e.assignment!r}", retracted=target)
 
 
-def _about_one_student(course: Course, target: Recorded) -> None:
+def _about_one_student(
+    course: Course,
+    target: Recorded[ev.PresentationRecorded | ev.SubmissionAssessed | ev.ExcuseGranted | ev.ExtensionGranted],
+) -> None:
     name = {
         ev.PresentationRecorded: "presentation",
         ev.SubmissionAssessed: "assessment",
         ev.ExtensionGranted: "extension",
     }
     what = name.get(type(target.event), "excuse")
-    still_admitted(course, [target.event.student], f"retracting this {what}", retracted=target)  # type: ignore[union-attr]
+    still_admitted(course, [target.event.student], f"retracting this {what}", retracted=target)
 
 
 def _closed(course: Course, target: Recorded) -> None:
@@ -284,8 +289,8 @@ def _closed(course: Course, target: Recorded) -> None:
         )
 
 
-def _exam_registered(course: Course, target: Recorded) -> None:
-    student = target.event.student  # type: ignore[union-attr]
+def _exam_registered(course: Course, target: Recorded[ev.ExamRegistered]) -> None:
+    student = target.event.student
     grade = course.grades.get(student)
     if course.exam.get(student) is target and grade is not None:
         raise Refused(
@@ -303,7 +308,8 @@ def _erased(course: Course, target: Recorded) -> None:
     )
 
 
-# What rests on each event type, checked when one is retracted.
+# What rests on each event type, checked when one is retracted. Each check takes the
+# record of its own type (hence `Any`): `check` hands it one whose event is of that type.
 CHECKS: dict[type[ev.Event], Callable[[Course, Any], None]] = {
     ev.CourseOpened: refused_before,
     ev.EventRetracted: refused_before,

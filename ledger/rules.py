@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from ledger import clock, coursework, groups, retractions
@@ -19,6 +19,8 @@ from ledger import events as ev
 from ledger.course import Course
 from ledger.errors import Refused
 from ledger.events import Recorded
+
+E = TypeVar("E", bound=ev.Event)
 
 
 def check(course: Course, event: ev.Event) -> None:
@@ -223,10 +225,10 @@ def _visited(course: Course, e: ev.GroupVisited) -> None:
     if home == e.group:
         raise Refused("own-group", f"{e.student!r} is in group {e.group!r} in week {e.week}; a visit is of another group")
     for other in course.visits.get(e.student, ()):
-        if other.event.week == e.week:  # type: ignore[union-attr]
+        if other.event.week == e.week:
             raise Refused(
                 "visited-twice",
-                f"{e.student!r} already visits group {other.event.group!r} in week {e.week} "  # type: ignore[union-attr]
+                f"{e.student!r} already visits group {other.event.group!r} in week {e.week} "
                 f"(event {other.id}); retract that visit first",
             )
     members = sum(1 for s, g in placed.placed(e.week).items() if g == e.group and course.is_participant(s))
@@ -246,10 +248,10 @@ def _overfull_with(course: Course, e: ev.GroupsAllocated | ev.GroupChanged) -> g
     return groups.overfull(course, after, participants, before=(before, participants))
 
 
-def as_next(course: Course, event: ev.Event) -> Recorded:
+def as_next(course: Course, event: E) -> Recorded[E]:
     """`event` as the course's next record, for asking what the course would be with it."""
     position = course.records[-1].position + 1 if course.records else 1
-    return Recorded(UUID(int=0), position, event.at, "", event)  # type: ignore[arg-type]
+    return Recorded(UUID(int=0), position, event.at, "", event)
 
 
 def _published(course: Course, e: ev.AssignmentPublished) -> None:
@@ -263,7 +265,7 @@ def _deadline_changed(course: Course, e: ev.DeadlineChanged) -> None:
     _admission_kept(course, list(course.exam), e, f"moving the deadline of {e.assignment!r}")
 
 
-def _admission_kept(course: Course, students: list[str], e: ev.Event, doing: str) -> None:
+def _admission_kept(course: Course, students: list[str], e: ev.AnyEvent, doing: str) -> None:
     """Refuse `e` if it would exclude an exam candidate (only a backdated event can)."""
     if course.exam:
         retractions.still_admitted(course, students, doing, extra=as_next(course, e))
@@ -318,7 +320,7 @@ def _assessed(course: Course, e: ev.SubmissionAssessed) -> None:
 
 def _transfer_required(course: Course, assignment: str, student: str) -> None:
     """Refuse `transfer_missing` unless `student` must complete `assignment`'s transfer part (SPEC §1.2)."""
-    published: ev.AssignmentPublished = course.assignments[assignment].event  # type: ignore[assignment]
+    published: ev.AssignmentPublished = course.assignments[assignment].event
     if not published.transfer:
         raise Refused(
             "no-transfer-part",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, TypeVar, Union
 from uuid import UUID
 
 import msgspec
@@ -32,6 +32,8 @@ MaterialField = Literal["name", "email", "statement"]
 # The salt of an event's Merkle leaf (ADR 18), base64 on the wire.
 Salt = Annotated[bytes, msgspec.Meta(min_length=SALT_SIZE, max_length=SALT_SIZE)]
 
+E = TypeVar("E", bound=ev.Event)
+
 ENVELOPE_FIELDS: list[tuple[str, Any, Any]] = [
     ("id", UUID | None, None),
     ("seq", int | None, None),
@@ -45,7 +47,7 @@ ENVELOPE_FIELDS: list[tuple[str, Any, Any]] = [
 
 
 @cache
-def line_types() -> dict[type[ev.Event], type[ev.Event]]:
+def line_types() -> dict[type[ev.AnyEvent], type[ev.Event]]:
     """The line type of each event type (built on first use: a CLI append reads no line)."""
     return {
         cls: msgspec.defstruct(  # type: ignore[misc]  # a subclass of cls, by `bases`
@@ -62,7 +64,7 @@ def line_types() -> dict[type[ev.Event], type[ev.Event]]:
 
 
 @cache
-def _event_of_line() -> dict[type[ev.Event], type[ev.Event]]:
+def _event_of_line() -> dict[type[ev.Event], type[ev.AnyEvent]]:
     return {line: cls for cls, line in line_types().items()}
 
 line_encoder = msgspec.json.Encoder()
@@ -73,7 +75,7 @@ ENVELOPE_NAMES = tuple(name for name, _, _ in ENVELOPE_FIELDS)
 class Line(msgspec.Struct, frozen=True):
     """One decoded import line: the event and whatever envelope it carried."""
 
-    event: ev.Event
+    event: ev.AnyEvent
     id: UUID | None = None
     seq: int | None = None
     recorded_at: datetime | None = None
@@ -105,7 +107,7 @@ RESTORE_FIELDS = ("id", "seq", "recorded_at", "recorded_by")
 
 @cache
 def _any_line() -> Any:
-    return Union[tuple(line_types().values())]  # type: ignore[valid-type]  # noqa: UP007 - built at run time
+    return Union[tuple(line_types().values())]  # noqa: UP007 - built at run time
 
 
 @cache
@@ -133,7 +135,7 @@ def describe_error(error: msgspec.MsgspecError) -> str:
     return f"wrong field: {text}"
 
 
-def localize(event: ev.Event, tz: str) -> ev.Event:
+def localize(event: E, tz: str) -> E:
     """`event` with every instant in UTC, naive ones read as wall time in `tz`."""
     changes = {}
     for name in ev.datetime_fields(type(event)):

@@ -16,6 +16,7 @@ identical rows, and an append touches one short row, never the whole course.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
@@ -154,6 +155,34 @@ class Snapshot(Protocol):
         ...
 
 
+class ViewStore(Protocol):
+    """The view tables of either store (`projections.sqlite`, `projections.postgres`)."""
+
+    def progress(self, name: str) -> tuple[int, int | None]:
+        """The log's head and the last position applied under `name` (None: never built), read together."""
+        ...
+
+    def select_new(self, after: int, count: int) -> list[tuple[int, Any]]:
+        """Up to `count` records of the log after position `after`, as (position, stored row)."""
+        ...
+
+    def writing(self) -> AbstractContextManager[Writing]:
+        """A write transaction on the view tables."""
+        ...
+
+    def snapshot(self) -> AbstractContextManager[Snapshot]:
+        """A read transaction on the view tables and the log."""
+        ...
+
+    def select_course(self, course: str) -> tuple[list[bytes], list[tuple[str, bytes]]]:
+        """A course's chunk rows and its events, read together."""
+        ...
+
+    def select_courses(self) -> list[str]:
+        """The courses the views hold, in the order they were opened."""
+        ...
+
+
 def save(tx: Writing, name: str, expected: int | None, batch: Batch, reset: bool = False) -> None:
     """Add `batch` to the course chunks and move the checkpoint, within `tx`.
 
@@ -211,7 +240,7 @@ def records(positions: list[int], events: list[tuple[str, bytes]], student: str 
     pairs = zip(positions, events, strict=True)
     if student is not None:
         needle = msgspec.json.encode(student)
-        pairs = ((p, e) for p, e in pairs if e[0] in COURSE_WIDE or needle in e[1])  # type: ignore[assignment]
+        pairs = ((p, e) for p, e in pairs if e[0] in COURSE_WIDE or needle in e[1])
     kept = list(pairs)
     if not kept:
         return []

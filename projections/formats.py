@@ -209,9 +209,11 @@ def write_xlsx(
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = _sheet_title(table.title)
     bold = Font(bold=True)
     first = len(above) + 1  # the header's row

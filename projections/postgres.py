@@ -37,7 +37,7 @@ class ViewRecorder(PostgresTrackingRecorder):
 
     def __init__(self, datastore: Any, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
-        self.sql_create_statements.extend(SQL(s).format() for s in SCHEMA)  # type: ignore[arg-type]
+        self.sql_create_statements.extend(SQL(s).format() for s in SCHEMA)
         self.events_table_name = "stored_events"  # set by the runner to the ledger's
 
     def create_table(self) -> None:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.bulk import paused_gc
 from ledger.course import Course
 from ledger.errors import StoreError, first_line, may_not_write, store_failures
 from ledger.events import Recorded
 from projections import chunks
+
+if TYPE_CHECKING:
+    from ledger.store.log import LogStore
 
 # The tracking name of the views; a new row format gets a new name, and the old
 # views are then rebuilt on the first read.
@@ -32,15 +35,16 @@ class Views:
 
     def __init__(self, factory: Any, log: Any) -> None:
         self.factory = factory
-        self.log = log  # the ledger's own recorder: head, material keys
+        self.log: LogStore = log  # the ledger's own recorder: head, material keys
         # A reader who may not write the views (an auditor's role, a read-only
         # file) reads each course straight from the ledger's streams instead.
         self.direct = False
         if type(factory).__module__.endswith("postgres"):
             from projections.postgres import ViewRecorder as PostgresViews
 
-            self.recorder: Any = factory.tracking_recorder(PostgresViews)
-            self.recorder.events_table_name = log.events_table_name
+            views = factory.tracking_recorder(PostgresViews)
+            views.events_table_name = log.events_table_name
+            self.recorder: chunks.ViewStore = views
         else:
             from projections.sqlite import ViewRecorder as SQLiteViews
 
@@ -122,7 +126,7 @@ class Views:
         """The courses in the store, in the order they were opened."""
         if self.direct:
             return [chunks.course_of(state) for state in self.log.select_courses()]
-        return self.recorder.select_courses()  # type: ignore[no-any-return]
+        return self.recorder.select_courses()
 
     def records(self, course: str, student: str | None = None) -> list[Recorded]:
         """Every record of `course`, in position order (with `student`: at least their share)."""
@@ -145,15 +149,15 @@ class Views:
 
     def head(self) -> int:
         """How many events the ledger holds."""
-        return self.recorder.progress(NAME)[0]  # type: ignore[no-any-return]
+        return self.recorder.progress(NAME)[0]
 
     def checkpoint(self) -> int | None:
         """The last position the views have applied (None: never built)."""
-        return self.recorder.progress(NAME)[1]  # type: ignore[no-any-return]
+        return self.recorder.progress(NAME)[1]
 
     def keys(self, course: str) -> dict[tuple[str, str], bytes]:
         """The material keys of `course` that still exist, by (student, purpose)."""
-        return self.log.select_keys(course)  # type: ignore[no-any-return]
+        return self.log.select_keys(course)
 
     def names(self, course: Course, students: Iterable[str]) -> dict[str, str]:
         """Students' names, opened from their sealed applications (`[erased]` once destroyed)."""

@@ -85,7 +85,7 @@ def session_week(course: Course, group: ev.Group, assignment: str) -> int:
 
 def deadline_of(course: Course, student: str, assignment: str) -> datetime:
     """The deadline of `assignment` for `student` (SPEC §5): their extension, else the course's."""
-    return coursework.own_deadline(course, student, assignment).event.deadline  # type: ignore[union-attr]
+    return coursework.own_deadline(course, student, assignment).event.deadline
 
 
 def sheet(reading: Reading, group: str, assignment: str) -> Sheet:
@@ -112,7 +112,7 @@ def sheet(reading: Reading, group: str, assignment: str) -> Sheet:
         ordered = sorted(students, key=lambda s: (names.get(s, "").casefold(), s))
         return [_row(reading, course, s, names.get(s, ""), attends, other.get(s, ""), assignment, teams[s]) for s in ordered]
 
-    published: ev.AssignmentPublished = course.assignments[assignment].event  # type: ignore[assignment]
+    published: ev.AssignmentPublished = course.assignments[assignment].event
     known_at = reading.clock.known_at
     return Sheet(
         course=reading.name, title=opened.title, timezone=reading.timezone, group=group, slot=found.slot, week=week,
@@ -126,8 +126,8 @@ def sheet(reading: Reading, group: str, assignment: str) -> Sheet:
 
 def _team(course: Course, student: str, assignment: str) -> tuple[str, ...]:
     """The team `student` handed in `assignment` with, as its latest hand-in lists it (empty: none)."""
-    hand_ins = [h for h in course.hand_ins.get(assignment, ()) if student in h.event.team]  # type: ignore[union-attr]
-    return hand_ins[-1].event.team if hand_ins else ()  # type: ignore[union-attr]
+    hand_ins = [h for h in course.hand_ins.get(assignment, ()) if student in h.event.team]
+    return hand_ins[-1].event.team if hand_ins else ()
 
 
 def _row(
@@ -135,7 +135,7 @@ def _row(
     team: tuple[str, ...],
 ) -> SheetRow:  # fmt: skip
     deadline = deadline_of(course, student, assignment)
-    times = [h.event.at for h in course.hand_ins.get(assignment, ()) if student in h.event.team]  # type: ignore[union-attr]
+    times = [h.event.at for h in course.hand_ins.get(assignment, ()) if student in h.event.team]
     status: HandIn
     accepted = course.applications[student].accepted
     excuses = course.excuses.get(student, ())
@@ -143,7 +143,7 @@ def _row(
         status = "on_time"
     elif accepted is not None and course.deadline(assignment) < accepted.event.at:
         status = "exempt"
-    elif any(assignment in x.event.assignments for x in excuses):  # type: ignore[union-attr]
+    elif any(assignment in x.event.assignments for x in excuses):
         status = "excused"
     elif times:
         status = "late"

@@ -48,7 +48,7 @@ def against(course: Course, event: ev.Event, student: str) -> bool:
         if event.assignment not in course.deadlines:
             return False
         deadline = coursework.own_deadline(course, student, event.assignment).event  # an extension, if one counts
-        return event.at > deadline.deadline  # type: ignore[union-attr]
+        return event.at > deadline.deadline
     if isinstance(event, ev.PresentationRecorded):
         return event.outcome in coursework.NEGATIVE_OUTCOMES
     if isinstance(event, ev.SubmissionAssessed):

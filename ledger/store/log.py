@@ -12,13 +12,17 @@ Both stores write, in the same transaction as the events themselves:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledger import merkle
 from ledger.leaves import leaf, new_salts
+
+if TYPE_CHECKING:
+    from ledger.store.keyfile import KeyFile
+    from ledger.store.locks import WriteLocks
 
 # A log row as stored, for verification: position, event id (16 bytes), stream id
 # (16 bytes), version, topic, state (topic and state None where the event row is
@@ -48,6 +52,73 @@ class LogRow(NamedTuple):
     state: bytes | None  # None when the event row is missing
     leaf: bytes
     salt: bytes | None = None  # what the leaf commits to beside the event (None: leaf format 1)
+
+
+@runtime_checkable
+class LogStore(Protocol):
+    """What the ledger reads and locks in either store: both stores' `LedgerRecorder` answer it."""
+
+    @property
+    def locks(self) -> WriteLocks:
+        """The locks writers take turns by (ADR 18)."""
+        ...
+
+    @property
+    def key_file(self) -> KeyFile | None:
+        """Where the key-encryption keys are kept (ADR 9)."""
+        ...
+
+    def head(self) -> tuple[int, bytes | None]:
+        """The log's size and its Merkle frontier."""
+        ...
+
+    def select_course(self, originator_id: UUID) -> list[tuple[int, bytes]]:
+        """A course stream's events, as (position, state), in position order."""
+        ...
+
+    def select_courses(self) -> list[bytes]:
+        """The state of each course's first event, in the order the courses were opened."""
+        ...
+
+    def select_log(self, after: int, limit: int) -> list[LogRow]:
+        """Up to `limit` log rows after position `after`."""
+        ...
+
+    def select_raw(self, after: int, limit: int) -> list[RawRow]:
+        """Up to `limit` log rows after `after`, as stored, for verification."""
+        ...
+
+    def select_leaves(self, after: int, limit: int) -> list[bytes]:
+        """Up to `limit` Merkle leaves after `after`."""
+        ...
+
+    def select_by_id(self, event_id: UUID) -> LogRow | None:
+        """The log row of one event id."""
+        ...
+
+    def select_streams(self, event_ids: Sequence[UUID]) -> dict[UUID, tuple[UUID, bytes | None]]:
+        """The stream and leaf salt of each of `event_ids` the store holds."""
+        ...
+
+    def select_topics(self, topics: Sequence[str]) -> list[tuple[int, bytes]]:
+        """Every event of these types, as (position, state)."""
+        ...
+
+    def select_keys(self, course: str) -> dict[tuple[str, str], bytes]:
+        """The material keys of `course` that still exist, by (student, purpose)."""
+        ...
+
+    def select_wrapped(self) -> list[tuple[str, str, str, bytes, bytes]]:
+        """Every row of the key table as stored: (course, student, purpose, KEK id, wrapped key)."""
+        ...
+
+    def kek_history(self) -> list[tuple[str, int, bytes]]:
+        """Every KEK id the store ever named: (course, position, id)."""
+        ...
+
+    def count_events(self) -> int:
+        """How many events eventsourcing's table holds."""
+        ...
 
 
 class Appended(NamedTuple):
