@@ -436,7 +436,6 @@ def test_a_hand_in_within_an_extension_does_not_count_against_the_student(sqlite
 # -- 13. a withdrawn student keeps a group in some views and not in others ---------------
 
 
-@finding(13, "admission, status and explain show a withdrawn student in a group that the roster and counts free")
 def test_a_withdrawn_student_is_in_no_group_in_any_view(sqlite_path: str) -> None:
     semester(sqlite_path)  # Ada and Grace in g1
     _ok(run(sqlite_path, "withdraw", ADA, "--reason", "moved away", "--at", "2025-04-15T10:00:00+02:00"))
