@@ -489,7 +489,6 @@ def test_a_wrong_password_is_named(postgres_url: str, monkeypatch: pytest.Monkey
 # -- 16. a --known-at view names courses opened after its cut -------------------------------
 
 
-@finding(16, "status --known-at K names a course opened after K, and asks for --course though K knew one")
 def test_a_known_at_view_knows_only_the_courses_recorded_by_then(sqlite_path: str) -> None:
     from tests.recording import clock_at
 
