@@ -147,7 +147,6 @@ def hostile_store(sqlite_path: str) -> str:
     return sqlite_path
 
 
-@finding(4, "status, explain and the sheet's header print titles and names with raw escape sequences")
 @pytest.mark.parametrize(
     "command",
     [
