@@ -294,9 +294,10 @@ def test_catching_up_in_any_chunks_equals_rebuild_and_a_plain_fold(
                     for student in STUDENTS:  # the cheap read of one student's share is exact
                         assert scope.share(views.records(name, student), student) == scope.share(folded, student)
                     for clock in clocks(records):
-                        # The library's read of the views, the clock applied by `read`, is a fold of the log.
+                        # The library's read of the views cuts them by the clock as the log's own records are cut.
+                        # (The views of equal records are equal: comparing them again could not fail.)
                         through = read(views, name, as_of=clock.as_of, known_at=clock.known_at)
-                        assert every_view(name, through.records, clock) == every_view(name, folded, clock)
+                        assert through.records == scope.visible(folded, clock)
                         for student in admitted(through):
                             alone = read(views, name, as_of=clock.as_of, known_at=clock.known_at, student=student)
                             assert student_status(alone, student) == student_status(through, student)
