@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import coursework, rules
+from ledger import coursework, invariants, rules
 from ledger import events as ev
 from ledger.app import Ledger
 from ledger.course import Course
@@ -41,6 +41,7 @@ from projections.status import course_status, student_status
 from projections.teams import teams
 from tests.recording import append_as_recorded
 from tests.test_projection import dump
+from tests.unit import test_invariants as forged
 
 T = TypeVar("T")
 T0 = datetime(2025, 3, 3, 8, tzinfo=UTC)
@@ -362,3 +363,23 @@ def test_histories_are_rich() -> None:
         seen.update(ev.type_name(r.event) for r in records)
     assert seen == set(ev.EVENT_TYPES)
     assert sum(sizes) / len(sizes) > 25
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 2), st.integers(1, 2), forged.steps)
+def test_histories_the_rules_never_saw_fold_check_and_show_without_crashing(
+    capacity: int, g1: int, g2: int, drawn: list[forged.Step]
+) -> None:
+    """An old or forged store may hold anything: the fold forgets, the checker reports, views show.
+
+    (The histories are those of the invariants' unit tests; here the views are shown as well.)
+    """
+    name, start = forged.NAME, forged.T0
+    course = Course.fold(name, [Recorded(uuid.uuid4(), 1, start, "t", forged.opening(capacity, g1, g2))])
+    for step in drawn:
+        event = forged.build(course, step)
+        if event is not None:
+            course.apply(Recorded(uuid.uuid4(), len(course.records) + 1, event.at, "t", event))  # type: ignore[arg-type]
+    invariants.violations(name, course.records)
+    for days in (0, 40, 80, 160):
+        every_view(name, course.records, scope.Clock(start + timedelta(days=days), None))
