@@ -10,6 +10,7 @@ from typing import Any, overload
 
 import click
 
+from cli import terminal
 from cli.main import Session
 from cli.params import INSTANT, choice_of
 from ledger import events as ev
@@ -59,11 +60,11 @@ def record(
     ledger = session.ledger(must_exist=False)
     records = ledger.append(events, session.actor, decided_on)
     for recorded in records:
-        click.echo(f"recorded {type_name(recorded.event)} at position {recorded.position} (id {recorded.id})")
+        terminal.echo(f"recorded {type_name(recorded.event)} at position {recorded.position} (id {recorded.id})")
     for line in then(ledger, records) if then else ():
-        click.echo(line)
+        terminal.echo(line)
     for notice in ledger.notices:
-        click.echo(f"note: {notice}", err=True)
+        terminal.echo(f"note: {notice}", err=True)
 
 
 def _group_spec(value: str) -> Any:
@@ -243,9 +244,9 @@ def allocate_groups(session: Session, at: datetime, seed: int | None, dry_run: b
         allocation = alloc.allocate_preferences(participants, preferences, capacities, seed)
         if dry_run:
             for student, group in allocation.items():
-                click.echo(f"{student}\t{group}")
+                terminal.echo(f"{student}\t{group}")
         tally = alloc.tally(allocation, participants, preferences, capacities)
-        click.echo(f"seed {seed}: {tally.describe()}")
+        terminal.echo(f"seed {seed}: {tally.describe()}")
         if dry_run:
             return None
         event = ev.GroupsAllocated(course=name, at=at, allocation=allocation, seed=seed)
@@ -253,7 +254,7 @@ def allocate_groups(session: Session, at: datetime, seed: int | None, dry_run: b
             record(session, [event], decided_on=len(course.records))
             return None
         except Stale:
-            click.echo("note: the course changed while allocating; allocating again", err=True)
+            terminal.echo("note: the course changed while allocating; allocating again", err=True)
     raise StoreError("the course kept changing while allocating; try again")
 
 
@@ -266,16 +267,16 @@ def _verify_allocation(session: Session) -> None:
     found = rederive(course)
     event = found.event
     at = event.at.astimezone(clock.zone(course.opened.timezone))
-    click.echo(
+    terminal.echo(
         f"allocation at position {found.record.position} (id {found.record.id}, seed {event.seed}), "
         f"re-derived from the {found.basis} events of {name} recorded before it, as of {at.isoformat()}"
     )
-    click.echo(f"recorded:   {found.recorded_tally.describe()}")
-    click.echo(f"re-derived: {found.derived_tally.describe()}")
+    terminal.echo(f"recorded:   {found.recorded_tally.describe()}")
+    terminal.echo(f"re-derived: {found.derived_tally.describe()}")
     for student in found.strangers:
-        click.echo(f"{student} was not a participant then")
+        terminal.echo(f"{student} was not a participant then")
     for group, members, capacity in found.over_capacity:
-        click.echo(f"group {group!r} holds {members}, it seats {capacity}")
+        terminal.echo(f"group {group!r} holds {members}, it seats {capacity}")
     best = found.derived_tally
     optimal = (
         "it is rank-optimal"
@@ -283,13 +284,13 @@ def _verify_allocation(session: Session) -> None:
         else f"it is not rank-optimal (the best: {best.in_ranked} in a ranked group, total rank {best.total_rank})"
     )
     if found.matches:
-        click.echo(f"the recorded allocation matches; {optimal}")
+        terminal.echo(f"the recorded allocation matches; {optimal}")
         return
-    click.echo(f"the recorded allocation differs for {len(found.differences)} participant(s); {optimal}")
-    click.echo("student\trecorded\tre-derived")
+    terminal.echo(f"the recorded allocation differs for {len(found.differences)} participant(s); {optimal}")
+    terminal.echo("student\trecorded\tre-derived")
     for student, recorded, derived in found.differences:
-        click.echo(f"{student}\t{recorded or '-'}\t{derived or '-'}")
-    click.echo("verification failed: the recorded allocation is not the one its seed gives", err=True)
+        terminal.echo(f"{student}\t{recorded or '-'}\t{derived or '-'}")
+    terminal.echo("verification failed: the recorded allocation is not the one its seed gives", err=True)
     sys.exit(1)
 
 

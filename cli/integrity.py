@@ -37,10 +37,10 @@ def digest(session: Session, key_file: IO[bytes] | None, key_name: str) -> None:
 
     point = integrity.checkpoint(session.ledger())
     if key_file is None:
-        click.echo(point.to_text(), nl=False)
+        terminal.echo(point.to_text(), nl=False)
         return
     try:
-        click.echo(cp.sign(point, key_file.read(), key_name), nl=False)
+        terminal.echo(cp.sign(point, key_file.read(), key_name), nl=False)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--key") from None
 
@@ -90,11 +90,11 @@ def verify(session: Session, checkpoint_file: IO[str] | None, trust_file: IO[byt
     if not views.ok:
         sys.exit(1)
     against = f"; extends the checkpoint of {trusted.size} events" if trusted else ""
-    click.echo(terminal.paint("verified", "green") + f" {verification.size} events of {verification.origin}{against}")
+    terminal.echo(terminal.Styled("verified", "green"), f" {verification.size} events of {verification.origin}{against}")
 
 
 def _failed(problem: str) -> None:
-    click.echo(terminal.paint("verification failed", "red", sys.stderr) + f": {problem}", err=True)
+    terminal.echo(terminal.Styled("verification failed", "red"), f": {problem}", err=True)
 
 
 @click.command("receipt")
@@ -152,10 +152,10 @@ def verify_receipt(receipt_file: IO[bytes], checkpoint_file: IO[str]) -> None:
         proven = cp.check_receipt(held, point)
     except (ValueError, UnicodeDecodeError) as error:
         message = "the receipt is not text" if isinstance(error, UnicodeDecodeError) else str(error)
-        click.echo(f"verification failed: {message}", err=True)
+        terminal.echo(f"verification failed: {message}", err=True)
         sys.exit(1)
-    click.echo(f"event {proven.id} is at position {proven.position} of {point.origin} ({point.size} events):")
-    click.echo(wire.encode_line(proven).decode())
+    terminal.echo(f"event {proven.id} is at position {proven.position} of {point.origin} ({point.size} events):")
+    terminal.echo(wire.encode_line(proven).decode())
 
 
 @click.command("keygen")
@@ -178,7 +178,7 @@ def keygen(private_path: str, public_file: IO[bytes]) -> None:
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(private)
     public_file.write(public)
-    click.echo("wrote the private key (keep it secret) and the public key (share it)")
+    terminal.echo("wrote the private key (keep it secret) and the public key (share it)")
 
 
 @click.command("postgres-roles")
@@ -203,7 +203,7 @@ def postgres_roles(writer: str, auditor: str) -> None:
     for role in (writer, auditor):
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", role):
             raise click.BadParameter(f"{role!r} is not a plain PostgreSQL role name (letters, digits, _)")
-    click.echo(roles_sql(writer, auditor, maintained=VIEW_TABLES), nl=False)
+    terminal.echo(roles_sql(writer, auditor, maintained=VIEW_TABLES), nl=False)
 
 
 COMMANDS: list[Any] = [digest, verify, receipt, verify_receipt, keygen, postgres_roles]

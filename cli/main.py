@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from cli import terminal
 from ledger.errors import ImportRejected, LedgerError
 
 
@@ -78,11 +79,11 @@ class LedgerGroup(click.Group):
             return super().invoke(ctx)
         except ImportRejected as rejected:
             for problem in rejected.problems:
-                click.echo(f"error: {problem}", err=True)
-            click.echo(f"error: {rejected}", err=True)
+                terminal.echo(f"error: {problem}", err=True, lines=False)
+            terminal.echo(f"error: {rejected}", err=True, lines=False)
             sys.exit(1)
         except LedgerError as error:
-            click.echo(f"error: {error}", err=True)
+            terminal.echo(f"error: {error}", err=True, lines=False)
             sys.exit(1)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise  # usage errors and the like: click says them

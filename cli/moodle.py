@@ -6,6 +6,7 @@ from typing import IO, Any
 
 import click
 
+from cli import terminal
 from cli.main import Session
 
 
@@ -41,27 +42,27 @@ def import_moodle(session: Session, worksheet: IO[bytes], assignment: str, skip_
         session.ledger(), worksheet, session.course(), assignment, session.actor, skip_bad=skip_bad, dry_run=dry_run
     )
     for problem in result.skipped:
-        click.echo(f"skipped: {problem}", err=True)
+        terminal.echo(f"skipped: {problem}", err=True)
     for note in result.plan.notes:
-        click.echo(f"note: {note}", err=True)
+        terminal.echo(f"note: {note}", err=True)
     for recorded, planned in result.recorded:
         what = f"{_describe(recorded.event, result.timezone)} ({planned.source})"
         if dry_run:
-            click.echo(f"would record {type_name(recorded.event)}: {what}")
+            terminal.echo(f"would record {type_name(recorded.event)}: {what}")
         else:
-            click.echo(
+            terminal.echo(
                 f"recorded {type_name(recorded.event)} at position {recorded.position} (id {recorded.id}): {what}"
             )
     sheet, plan = result.sheet, result.plan
     groups = ", with groups" if sheet.grouped else ""
-    click.echo(
+    terminal.echo(
         f"worksheet: {plan.rows} rows ({sheet.language.name}{groups}): {plan.submitted} submitted, "
         f"{plan.extended} with an extension"
     )
     verb = "would append" if dry_run else "appended"
     count = len(result.recorded)
     skipped = f"; {len(result.skipped)} problem(s) skipped" if skip_bad else ""
-    click.echo(f"{verb} {count} event{'' if count == 1 else 's'}; {result.already} already in the store{skipped}")
+    terminal.echo(f"{verb} {count} event{'' if count == 1 else 's'}; {result.already} already in the store{skipped}")
 
 
 def _describe(event: Any, timezone: str) -> str:

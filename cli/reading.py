@@ -53,9 +53,9 @@ def import_(session: Session, file: IO[bytes], dry_run: bool, checkpoint_file: I
     counts = Counter(type_name(r.event) for r in result.recorded)
     verb = "would append" if dry_run else "appended"
     where = f" (positions {result.recorded[0].position}-{result.recorded[-1].position})" if result.recorded else ""
-    click.echo(f"{verb} {len(result.recorded)} events{where}; {result.skipped} already in the store")
+    terminal.echo(f"{verb} {len(result.recorded)} events{where}; {result.skipped} already in the store")
     for name, count in counts.most_common():
-        click.echo(f"  {count:6d}  {name}")
+        terminal.echo(f"  {count:6d}  {name}")
 
 
 @click.command("schema")

@@ -6,14 +6,10 @@ a terminal (the tables go through `projections.formats` in any format).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-
-def same(text: str) -> str:
-    """A status as it is (no colour)."""
-    return text
-
+from cli import terminal
+from cli.terminal import Line
 
 if TYPE_CHECKING:
     from projections.explain import Citation, Explanation
@@ -21,17 +17,17 @@ if TYPE_CHECKING:
     from projections.status import CourseStatus, StudentStatus
 
 
-def student(status: StudentStatus, paint: Callable[[str], str] = same) -> tuple[list[str], Table]:
-    """One student's summary (lines) and every assignment's outcome (table); `paint` shows a status."""
+def student(status: StudentStatus) -> tuple[list[Line], Table]:
+    """One student's summary (lines, the status a part that may be coloured) and every assignment's outcome (table)."""
     from projections.formats import table
     from projections.status import KINDS, AssignmentStatus
 
     who = status.standing
-    lines = [
+    lines: list[Line] = [
         f"student    {who.student}",
         f"programme  {who.programme} ({who.credits} credits)",
         f"group      {who.group or '-'}",
-        f"status     {paint(who.status)} ({status.failed} failed; max_fails {status.max_fails})",
+        ("status     ", terminal.status(who.status), f" ({status.failed} failed; max_fails {status.max_fails})"),
         "outcomes   " + ", ".join(f"{status.counts[k]} {k}" for k in KINDS),
         f"as of      {status.as_of.isoformat()}",
         "",
@@ -39,8 +35,8 @@ def student(status: StudentStatus, paint: Callable[[str], str] = same) -> tuple[
     return lines, table(status.assignments, AssignmentStatus, title=f"status {who.student}")
 
 
-def course(status: CourseStatus, paint: Callable[[str], str] = same) -> tuple[list[str], Table]:
-    """The course at a glance (lines) and each assignment's outcome counts (table); `paint` shows a status."""
+def course(status: CourseStatus) -> tuple[list[Line], Table]:
+    """The course at a glance (lines, each status a part that may be coloured) and each assignment's outcome counts (table)."""
     from projections.formats import table
     from projections.status import AssignmentCounts
 
@@ -48,20 +44,23 @@ def course(status: CourseStatus, paint: Callable[[str], str] = same) -> tuple[li
     if not status.opened:
         return [f"{status.course}: not open at {status.as_of.isoformat()}"], sheet
     closed = f"closed {status.closed.isoformat()}" if status.closed else "open"
-    lines = [
+    statuses: list[str] = ["status        "]
+    for i, (kind, n) in enumerate(status.statuses.items()):
+        statuses += [", " if i else "", f"{n} ", terminal.status(kind)]
+    lines: list[Line] = [
         f"course        {status.course} ({status.title})",
         f"participants  {status.participants} of {status.capacity} seats; "
         f"{status.applications} applications, {status.undecided} undecided",
         "groups        " + ", ".join(f"{g.group} {g.members}/{g.capacity}" for g in status.groups),
         f"coursework    {closed}; {len(status.assignments)} assignments",
-        "status        " + ", ".join(f"{n} {paint(k)}" for k, n in status.statuses.items()),
+        tuple(statuses),
         f"as of         {status.as_of.isoformat()}",
         "",
     ]
     return lines, sheet
 
 
-def explanation(why: Explanation) -> list[str]:
+def explanation(why: Explanation) -> list[Line]:
     """A student's status and outcomes, each fail, excuse and exemption with its evidence cited."""
     who = why.standing
     header = (
@@ -70,7 +69,7 @@ def explanation(why: Explanation) -> list[str]:
     )
     if why.known_at is not None:
         header += f", known at {why.known_at.isoformat()}"
-    lines = [header, f"status: {who.status} ({who.rule})"]
+    lines: list[Line] = [header, f"status: {who.status} ({who.rule})"]
     lines.extend("  " + cite(c) for c in why.grounds)
     for o in why.outcomes:
         what = f"failed: {o.reason}" if o.kind == "failed" else o.kind

@@ -13,10 +13,10 @@ import functools
 import itertools
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import click
 
@@ -64,16 +64,31 @@ class Output:
             yield stdout
             stdout.flush()
 
-    def table(self, table: Any, preamble: list[str] | None = None) -> None:
+    @contextlib.contextmanager
+    def data(self) -> Iterator[BinaryIO]:
+        """The stream for a data format (csv, json, jsonl): exact bytes into a file or a pipe; on a
+        terminal, shown with its control characters escaped (`terminal.Visible`)."""
+        with self.stream() as out:
+            if self.path not in (None, "-") or not terminal.is_terminal(sys.stdout):
+                yield out
+                return
+            shown = terminal.Visible(out)
+            yield cast(BinaryIO, shown)
+            shown.finish()
+
+    def table(self, table: Any, preamble: Sequence[terminal.Line] = ()) -> None:
         """Render `table`; on the `table` format, `preamble` lines come first."""
         from projections.formats import render
 
         fmt = self.format
         if fmt == "xlsx" and not (self.path and self.path != "-") and sys.stdout.isatty():
             raise click.UsageError("an xlsx export is binary: write it to a file with -o FILE")
+        if fmt != "table":
+            with self.data() as out:
+                render(table, fmt, out)
+            return
         with self.stream() as out:
-            if fmt == "table" and preamble:
-                out.write("".join(line + "\n" for line in preamble).encode())
+            out.write(self._lines(preamble))
             render(table, fmt, out)
 
     @property
@@ -81,10 +96,14 @@ class Output:
         """Whether what is written may be coloured: a table on a terminal, never a file or an export."""
         return self.path in (None, "-") and self.format == "table" and terminal.colour_on(sys.stdout)
 
-    def text(self, lines: list[str]) -> None:
-        """Write plain lines."""
+    def text(self, lines: Sequence[terminal.Line]) -> None:
+        """Write lines for people (control characters escaped; coloured where `colour`)."""
         with self.stream() as out:
-            out.write("".join(line + "\n" for line in lines).encode())
+            out.write(self._lines(lines))
+
+    def _lines(self, lines: Sequence[terminal.Line]) -> bytes:
+        colour = self.colour
+        return "".join(terminal.shown(line, colour) + "\n" for line in lines).encode()
 
 
 def output_options(formats: bool = True, more: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -167,11 +186,10 @@ def status(session: Session, student: str | None, out: Output) -> None:
     from cli import rendering
     from projections.status import course_status, student_status
 
-    paint = terminal.status if out.colour else rendering.same
     if student:
-        lines, table = rendering.student(student_status(read(session, out, student), student), paint)
+        lines, table = rendering.student(student_status(read(session, out, student), student))
     else:
-        lines, table = rendering.course(course_status(read(session, out)), paint)
+        lines, table = rendering.course(course_status(read(session, out)))
     out.table(table, lines)
 
 
@@ -352,8 +370,8 @@ def _his(session: Session, view: str, out: Output, exam_date: datetime | None) -
     else:
         listing = his.admission_sheet(reading)
         if reading.course.closed is None:
-            click.echo("note: coursework is not closed: no one is admitted to the exam yet", err=True)
-    with out.stream() as stream:
+            terminal.echo("note: coursework is not closed: no one is admitted to the exam yet", err=True)
+    with out.data() as stream:
         his.write(listing, stream, xlsx=out.path is not None and out.path.lower().endswith(".xlsx"))
 
 
@@ -373,11 +391,11 @@ def _events(session: Session, out: Output) -> None:
     except BadClock as error:
         raise click.BadParameter(str(error), param_hint="--" + error.field.replace("_", "-")) from None
     erased_since = ErasedSince()
-    with out.stream() as stream:
+    with out.data() as stream:
         for line in itertools.chain([first] if first is not None else [], exported):
             stream.write(erased_since.see(line).encode() + b"\n")
     if erased_since:
-        click.echo(
+        terminal.echo(
             f"note: the material of {len(erased_since)} application(s) in this cut was erased after it: they are carried"
             " sealed, without keys and without the erasure, and `verify` of a store made from this cut reports"
             " their keys as missing (docs/decisions.md, Views)",
@@ -419,7 +437,7 @@ def rebuild(session: Session) -> None:
     with terminal.progress("rebuilding the views") as tell:
         applied = views.rebuild(tell)
     courses = len(views.courses())
-    click.echo(f"rebuilt the views from {applied} events ({courses} course{'' if courses == 1 else 's'})")
+    terminal.echo(f"rebuilt the views from {applied} events ({courses} course{'' if courses == 1 else 's'})")
 
 
 COMMANDS: list[Any] = [status, log, explain, export, rebuild]

@@ -239,19 +239,36 @@ def membership(
     return Membership(Weeks(course.opened), records)
 
 
-def groups_in_week(course: Course, week: int) -> dict[str, str]:
-    """Each participant's group in `week`."""
+def stints_in_week(course: Course, week: int) -> dict[str, Stint]:
+    """Each participant's time in the group they are in in `week`, in order of application.
+
+    The one answer to "who is in which group" that every view asks: only
+    participants count (SPEC §5), so a withdrawn student is in no group, and
+    those in no group that week are left out.
+    """
     if course.opened is None:
         return {}
-    placed = membership(course).placed(week)
-    return {s: g for s, g in placed.items() if course.is_participant(s)}
+    groups = membership(course)
+    stints = ((student, groups.stint(student, week)) for student in course.participants())
+    return {student: stint for student, stint in stints if stint is not None}
+
+
+def groups_in_week(course: Course, week: int) -> dict[str, str]:
+    """Each participant's group in `week` (`stints_in_week`, groups only)."""
+    return {student: stint.group for student, stint in stints_in_week(course, week).items()}
+
+
+def week_of(course: Course, at: datetime) -> int:
+    """The course week `at` falls in (the course must be open)."""
+    assert course.opened is not None
+    return Weeks(course.opened).of(at)
 
 
 def groups_at(course: Course, at: datetime) -> dict[str, str]:
-    """Each student's group in the week of `at` (the course already cut to a view)."""
+    """Each participant's group in the week of `at` (the course already cut to a view)."""
     if course.opened is None:
         return {}
-    return membership(course).placed(Weeks(course.opened).of(at))
+    return groups_in_week(course, week_of(course, at))
 
 
 @dataclass(frozen=True)

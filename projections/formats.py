@@ -32,10 +32,13 @@ _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Excel limits on sheet names.
 _SHEET_FORBIDDEN = re.compile(r"[\\/?*\[\]:]")
 _SHEET_MAX = 31
-# Control characters shown as escapes on a terminal, so a name cannot move the cursor.
+# Control characters (C0, DEL, C1; ESC among them) shown as escapes on a terminal, so that
+# text from the ledger can neither move the cursor nor start an escape sequence.
 _TERMINAL_ESCAPES = {
     c: chr(c).encode("unicode_escape").decode("ascii") for c in [*range(0x20), *range(0x7F, 0xA0)]
 }
+# What a message keeps: its line ends and tabs are the program's own layout.
+_MESSAGE_ESCAPES = {c: shown for c, shown in _TERMINAL_ESCAPES.items() if chr(c) not in "\n\t"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,8 +265,18 @@ def _display_width(text: str) -> int:
     return width
 
 
+def visible(text: str, lines: bool = False) -> str:
+    """`text` as a terminal may show it: every control character as its escape (ESC as `\\x1b`).
+
+    The one place that makes text safe for a terminal: the table format, the
+    CLI's lines and messages all go through it. With `lines`, line ends and
+    tabs are kept (a message of several lines; the rest is escaped all the same).
+    """
+    return text.translate(_MESSAGE_ESCAPES if lines else _TERMINAL_ESCAPES)
+
+
 def _terminal_text(value: Cell) -> str:
-    return _text(value).translate(_TERMINAL_ESCAPES)
+    return visible(_text(value))
 
 
 def _text_table(table: Table, out: BinaryIO) -> None:

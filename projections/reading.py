@@ -77,6 +77,36 @@ def choose_course(courses: list[str], wanted: str | None, known: bool = True) ->
     raise StoreError(f"the store holds several courses ({', '.join(courses)}): pass --course")
 
 
+def courses_in_view(views: Views, as_of: datetime | None = None, known_at: datetime | None = None) -> list[str]:
+    """The courses whose opening a view under the clock sees, in the order they were opened.
+
+    The same cut as the view's own (`scope.visible`), each course under its
+    own clock (an instant without an offset is read in its time zone).
+    """
+    return [
+        opening.event.course
+        for opening in views.openings()
+        if isinstance(opening.event, ev.CourseOpened)
+        and visible([opening], clock_for(opening.event.timezone, as_of, known_at))
+    ]
+
+
+def course_in_view(views: Views, wanted: str | None, as_of: datetime | None, known_at: datetime | None) -> str:
+    """The course a read is about: `wanted`, else the only course the clock sees (`choose_course`).
+
+    A store of one course gives it under any clock (its view then says it is
+    not open yet); of several, only those the clock sees are named or chosen,
+    so a view of an earlier time never tells of a course opened since.
+    """
+    courses = views.courses()
+    if wanted or len(courses) <= 1:
+        return choose_course(courses, wanted)
+    seen = courses_in_view(views, as_of, known_at)
+    if not seen:
+        raise StoreError("none of the store's courses is in view at that clock (--as-of, --known-at): pass --course")
+    return choose_course(seen, None)
+
+
 def clock_for(timezone: str, as_of: datetime | None = None, known_at: datetime | None = None) -> Clock:
     """A view's clock in UTC; instants without an offset are read in `timezone`.
 
@@ -176,7 +206,7 @@ def read(
     else:
         views = source
         views.catch_up()
-    name = choose_course(views.courses(), course)
+    name = course_in_view(views, course, as_of, known_at)
     recorded = views.records(name, student)
     opened = recorded[0].event if recorded else None
     timezone = opened.timezone if isinstance(opened, ev.CourseOpened) else "UTC"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.groups import Weeks, membership
+from ledger.groups import stints_in_week, week_of
 from projections.reading import Reading
 
 
@@ -38,14 +38,13 @@ def roster(reading: Reading) -> list[RosterRow]:
     course = reading.whole()
     if course.opened is None:
         return []
-    groups = membership(course)
-    week = Weeks(course.opened).of(reading.as_of)
+    stints = stints_in_week(course, week_of(course, reading.as_of))
     participants = course.participants()
     contacts = reading.contacts(participants)
     order = {g.id: i for i, g in enumerate(course.opened.groups)}
     rows = []
     for student in participants:
-        stint = groups.stint(student, week)
+        stint = stints.get(student)
         name, email = contacts.get(student, ("", ""))
         programme = course.applications[student].event.programme
         if stint is None:

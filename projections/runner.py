@@ -128,6 +128,12 @@ class Views:
             return [chunks.course_of(state) for state in self.log.select_courses()]
         return self.recorder.select_courses()
 
+    def openings(self) -> list[Recorded]:
+        """Every course's CourseOpened record, in position order."""
+        from ledger.app import record_from
+
+        return [record_from(position, state) for position, state in self.log.select_topics(("CourseOpened",))]
+
     def records(self, course: str, student: str | None = None) -> list[Recorded]:
         """Every record of `course`, in position order (with `student`: at least their share)."""
         if self.direct:

@@ -145,7 +145,7 @@ def course_status(reading: Reading) -> CourseStatus:
             for o in results:
                 per_assignment[o.assignment][o.kind] += 1
     participants = course.participants()
-    placed = groups_at(course, at)
+    members = Counter(groups_at(course, at).values())
     return CourseStatus(
         course=course.name,
         opened=True,
@@ -154,9 +154,7 @@ def course_status(reading: Reading) -> CourseStatus:
         capacity=opened.capacity,
         applications=len(course.applications),
         undecided=sum(1 for a in course.applications.values() if not a.decided),
-        groups=tuple(
-            GroupFill(g.id, sum(1 for s in participants if placed.get(s) == g.id), g.capacity) for g in opened.groups
-        ),
+        groups=tuple(GroupFill(g.id, members[g.id], g.capacity) for g in opened.groups),
         closed=reading.local(course.closed.event.at) if course.closed else None,
         statuses={k: statuses[k] for k in STATUSES},
         as_of=reading.local(at),

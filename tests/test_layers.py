@@ -58,3 +58,27 @@ def test_no_import_cycles() -> None:
         if name not in state:
             visit(name, [name])
     assert cycles == []
+
+
+# What a unit test may not touch: the CLI, a store, the read side's catching up, the CLI's test helpers.
+NOT_IN_UNIT_TESTS = ("cli", "click", "ledger.app", "ledger.store", "projections.runner", "projections.reading",
+                     "eventsourcing", "sqlite3", "psycopg", "tests.cli_helpers", "tests.recording", "tests.contract_helpers")  # fmt: skip
+STORE_FIXTURES = {"sqlite_path", "store_url", "postgres_url", "fresh_postgres_url", "make_postgres_database", "tmp_path"}
+
+
+def test_unit_tests_are_pure() -> None:
+    """tests/unit tests the rules and outcomes as functions of a folded course: no CLI, no store, no files."""
+    found = []
+    for path in sorted((ROOT / "tests" / "unit").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found += [(path.name, n) for n in names if n == "cli" or n.startswith(tuple(p + "." for p in NOT_IN_UNIT_TESTS)) or n in NOT_IN_UNIT_TESTS]
+            if isinstance(node, ast.FunctionDef):
+                found += [(path.name, a.arg) for a in node.args.args if a.arg in STORE_FIXTURES]
+    assert found == []
+    assert len(list((ROOT / "tests" / "unit").glob("test_*.py"))) >= 5  # and pytest collects them (tests/unit/__init__.py)

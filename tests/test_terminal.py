@@ -6,6 +6,7 @@ pseudo-terminal of its own or on a pipe, as a shell would, and reads both.
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
@@ -129,3 +130,104 @@ def test_verification_says_yes_in_green_and_no_in_red(sample: str, tmp_path: Pat
     assert code == 1 and err == f"{ESC}31mverification failed{ESC}0m: the checkpoint is not signed by the trusted key\n"
     code, _, err = started("--store", sample, "verify", str(signed), "--trust", f"{other}.pub", NO_COLOR="yes")
     assert code == 1 and err == "verification failed: the checkpoint is not signed by the trusted key\n"
+
+
+# -- text from the ledger never drives the terminal (finding 4) ----------------------------
+
+COLOURS = [f"{ESC}{n}m" for n in (0, 31, 32, 33, 34, 90)]
+HOSTILE_TITLE = "T\x1b[2J\x1b]0;owned\x07"
+HOSTILE_NAME = "Ada\x1b[31m\x9b2J"
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A course whose title, an applicant's name, an assignment's title and a rejection's reason
+    carry escape sequences (ESC, BEL, the 8-bit CSI)."""
+    store = str(tmp_path_factory.mktemp("hostile") / "ledger.sqlite")
+    for command in (
+        ["open-course", "c1", "--title", HOSTILE_TITLE, "--capacity", "2", "--application-deadline",
+         "2026-04-04T23:59", "--registration-deadline", "2026-04-11T12:00", "--group", "g1:Thu 11:00:2",
+         "--at", "2026-03-01T10:00"],
+        ["apply", "100001", "--name", HOSTILE_NAME, "--email", "a@x.org", "--programme", "master",
+         "--prerequisite", "ML", "--at", "2026-03-02T10:00"],
+        ["apply", "100002", "--name", "Bob", "--email", "b@x.org", "--programme", "master",
+         "--prerequisite", "ML", "--at", "2026-03-02T11:00"],
+        ["accept", "100001", "--at", "2026-04-06T10:00"],
+        ["reject", "100002", "--reason", "full\x1b[8m\nerror: forged", "--at", "2026-04-06T10:00"],
+        ["change-group", "100001", "g1", "--reason", "moved\x1b[1m", "--at", "2026-04-12T10:00"],
+        ["publish", "A01", "--title", "x\x1b[1m", "--deadline", "2026-04-20T10:00", "--at", "2026-04-07T10:00"],
+        ["hand-in", "A01", "100001", "--at", "2026-04-19T10:00"],
+        ["close-coursework", "--at", "2026-07-15T00:00"],
+        ["register-exam", "100001", "--mode", "graded", "--at", "2026-07-16T10:00"],
+    ):  # fmt: skip
+        result = run(store, *command)
+        assert result.exit_code == 0, result.output
+    return store
+
+
+def _uncoloured(text: str) -> str:
+    for colour in COLOURS:
+        text = text.replace(colour, "")
+    return text
+
+
+def _no_control_but_layout(text: str) -> None:
+    """No control character but line ends (and the tabs of the program's own layout)."""
+    assert not [c for c in text if (ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) < 0xA0], repr(text)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["status", "--format", "table"],
+        ["status", "100001", "--format", "table"],
+        ["explain", "100001"],
+        ["log", "--format", "table"],
+        *(["export", view, "--format", "table"] for view in ("admission", "roster", "teams", "gradebook", "exam")),
+        ["export", "sheet", "--group", "g1", "--assignment", "A01", "--format", "table"],
+        ["what-if", "--max-fails", "0", "--format", "table"],
+    ],
+    ids=lambda command: "-".join(command[:2]),
+)
+def test_text_for_people_shows_the_ledgers_control_characters_as_escapes(hostile: str, command: list[str]) -> None:
+    result = run(hostile, *command)
+    assert result.exit_code == 0, result.output
+    _no_control_but_layout(result.output)
+    assert "\t" not in result.output  # every tab in a table or a line for people is data
+
+
+def test_the_escapes_are_shown_as_such(hostile: str) -> None:
+    status = run(hostile, "status", "--format", "table").output
+    assert "course        c1 (T\\x1b[2J\\x1b]0;owned\\x07)" in status
+    assert "Ada\\x1b[31m\\x9b2J" in run(hostile, "explain", "100001").output
+
+
+def test_an_error_line_that_quotes_the_ledger_stays_one_line(hostile: str) -> None:
+    refused = run(hostile, "status", "100002")
+    assert refused.exit_code == 1
+    assert refused.output == "error: 100002 was not admitted: rejected (full\\x1b[8m\\nerror: forged)\n"
+
+
+def test_data_keeps_its_bytes_in_files_and_pipes(hostile: str, tmp_path: Path) -> None:
+    piped = run(hostile, "export", "admission", "--format", "csv").output
+    assert f"100001,{HOSTILE_NAME}," in piped
+    saved = tmp_path / "admission.json"
+    assert run(hostile, "export", "admission", "-o", str(saved)).exit_code == 0
+    assert json.loads(saved.read_text())[0]["name"] == HOSTILE_NAME
+
+
+@pytest.mark.parametrize("command", [
+    ["status"], ["explain", "100001"], ["log"], ["export", "sheet", "--group", "g1", "--assignment", "A01"],
+    ["export", "admission", "--format", "csv"], ["export", "admission", "--format", "json"],
+    ["export", "exam", "--format", "his"], ["export", "events"],
+], ids=lambda command: "-".join(command[:3]))  # fmt: skip
+def test_on_a_real_terminal_only_the_programs_colours_are_escape_sequences(hostile: str, command: list[str]) -> None:
+    code, out, err = started("--store", hostile, *command)
+    assert code == 0, err
+    _no_control_but_layout(_uncoloured(out))
+    assert "\\x1b" in out or "\\u001b" in out  # the ledger's escapes, shown
+
+
+def test_an_error_on_a_real_terminal_is_one_line(hostile: str) -> None:
+    code, _, err = started("--store", hostile, "status", "100002")
+    assert code == 1 and err == "error: 100002 was not admitted: rejected (full\\x1b[8m\\nerror: forged)\n"

@@ -354,6 +354,30 @@ def test_course_option_picks_one(sqlite_path: str) -> None:
     assert result.output == "error: no course 'nope' in the store\n"
 
 
+def test_without_course_a_view_chooses_among_the_courses_its_clock_sees(sqlite_path: str) -> None:
+    script = Script(sqlite_path)
+    script.semester("idl-2025")
+    script.add(
+        "CourseOpened", "2026-03-02T09:00:00+01:00", course="dl2-2026", title="Deep Learning 2",
+        timezone="Europe/Berlin", capacity=5, application_deadline="2026-04-03T23:59:00+02:00",
+        registration_deadline="2026-04-10T12:00:00+02:00", max_fails=2, max_team_size=3,
+        groups=[{"id": "g1", "slot": "Thu 11:00", "capacity": 5}],
+    )  # fmt: skip
+    script.flush()
+    for clock in ("--as-of", "--known-at"):
+        then = stdout(sqlite_path, "status", clock, "2025-06-01T00:00", "--format", "table")
+        assert "course        idl-2025" in then and "dl2-2026" not in then
+    # Both in view: the choice is the user's, between the two.
+    both = run(sqlite_path, "status", "--as-of", "2026-06-01T00:00:00+02:00")
+    assert both.output == "error: the store holds several courses (idl-2025, dl2-2026): pass --course\n"
+    # Neither recorded yet: no course is named, the one asked for is still shown.
+    before = run(sqlite_path, "status", "--known-at", "2025-01-01T00:00:00+01:00")
+    assert before.exit_code == 1 and "pass --course" in before.output
+    assert "idl-2025" not in before.output and "dl2-2026" not in before.output
+    asked = stdout(sqlite_path, "--course", "dl2-2026", "status", "--as-of", "2025-06-01T00:00", "--format", "table")
+    assert asked.startswith("dl2-2026: not open at 2025-06-01T00:00:00+02:00")
+
+
 # -- for people: exact output ---------------------------------------------------------
 
 

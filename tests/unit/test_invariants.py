@@ -289,22 +289,3 @@ def test_the_checker_sees_what_the_rules_would_have_refused() -> None:
         course.apply(Recorded(uuid.uuid4(), len(course.records) + 1, at, "t", event))  # type: ignore[arg-type]
     rules_broken = {v.rule for v in invariants.violations(NAME, course.records)}
     assert rules_broken == {"capacity", "group-full", "not-registered"}
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.integers(1, 3), st.integers(1, 2), st.integers(1, 2), steps)
-def test_histories_the_rules_never_saw_fold_check_and_show_without_crashing(
-    capacity: int, g1: int, g2: int, drawn: list[Step]
-) -> None:
-    """An old or forged store may hold anything: the fold forgets, the checker reports, views show."""
-    from projections.scope import Clock
-    from tests.test_properties import every_view
-
-    course = Course.fold(NAME, [Recorded(uuid.uuid4(), 1, T0, "t", opening(capacity, g1, g2))])
-    for step in drawn:
-        event = build(course, step)
-        if event is not None:
-            course.apply(Recorded(uuid.uuid4(), len(course.records) + 1, event.at, "t", event))  # type: ignore[arg-type]
-    invariants.violations(NAME, course.records)
-    for days in (0, 40, 80, 160):
-        every_view(NAME, course.records, Clock(T0 + timedelta(days=days), None))
