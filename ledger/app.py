@@ -342,7 +342,8 @@ class Ledger(Application[UUID]):
         elif course.opened is not None:
             tz = course.opened.timezone
         else:
-            raise Refused("unknown-course", f"no course {event.course!r} has been opened")
+            rules.check(course, event)  # refuses it: an unknown course (or an id it may not be)
+            raise AssertionError(f"the rules took an event of the unopened course {event.course!r}")
         event = wire.localize(event, tz)
         event_id = line.id or wire.content_id(event)
         if event_id in elsewhere and elsewhere[event_id][0] != stream_id(event.course):
@@ -574,6 +575,7 @@ def _restored_envelope(batch: _Batch, line: wire.Line, position: int, now: datet
             f"this line lacks {', '.join(lacking)}",
         )
     assert line.seq is not None and line.recorded_at is not None and line.recorded_by is not None
+    rules.no_nul("recorded_by", line.recorded_by)
     if line.salt is None and batch.restore_salted:
         # A store salts every leaf since ADR 18; only events recorded before lack a salt.
         raise Refused(

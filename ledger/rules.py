@@ -10,7 +10,8 @@ group's seats in a later week). Retractions are checked in `ledger.retractions`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID
 
@@ -23,10 +24,76 @@ from ledger.events import Recorded
 
 def check(course: Course, event: ev.Event) -> None:
     """Raise `Refused` if `event` may not be appended to `course`."""
+    check_text(event)
     if course.opened is None and not isinstance(event, ev.CourseOpened):
         raise Refused("unknown-course", f"no course {event.course!r} has been opened")
     # Every event type has its entry, if only `no_rule` (tests/test_event_facts.py).
     CHECKS[type(event)](course, event)
+
+
+# A control character in an id is never meant (and SQLite's and PostgreSQL's text disagree on NUL).
+_NOT_IN_IDS = re.compile("[\x00-\x1f\x7f]")
+
+
+def check_text(event: ev.Event) -> None:
+    """Refuse an empty id (`empty-id`) or a control character in one, and a NUL anywhere (`control-character`).
+
+    The one check of every id and text field, on every append path (CLI,
+    import, restore) and in `verify`'s replay. Free text may hold tab, newline
+    and the other control characters a person can type; only NUL is refused
+    there, which no text store keeps alike (PostgreSQL's text and jsonb refuse it).
+    """
+    for field, value in ids_of(event):
+        if not value.strip():
+            raise Refused("empty-id", f"{field} is empty; give the {field} an id")
+        bad = _NOT_IN_IDS.search(value)
+        if bad:
+            raise Refused("control-character", f"{field} {value!r} holds the control character U+{ord(bad.group()):04X}")
+    for name in event.__struct_fields__:
+        for text in _strings(getattr(event, name)):
+            no_nul(name, text)
+
+
+def no_nul(field: str, text: str) -> None:
+    """Refuse a NUL in the text of `field` (`control-character`)."""
+    if "\x00" in text:
+        raise Refused("control-character", f"{field} {text!r} holds the control character U+0000 (NUL)")
+
+
+def ids_of(event: ev.Event) -> Iterator[tuple[str, str]]:
+    """Every id `event` names, with the field that names it: course, students, assignments, groups."""
+    yield "course", event.course
+    for name in event.concerns.students + event.concerns.assignments:
+        for value in ev.ids_in(getattr(event, name)):
+            yield name, value
+    match event:
+        case ev.CourseOpened():
+            for group in event.groups:
+                yield "group", group.id
+        case ev.GroupChanged() | ev.GroupVisited():
+            yield "group", event.group
+        case ev.GroupPreferenceRegistered():
+            for group in event.priorities:
+                yield "priorities", group
+        case ev.GroupsAllocated():
+            for group in event.allocation.values():
+                yield "allocation", group
+
+
+def _strings(value: object) -> Iterator[str]:
+    """The strings a field's value holds (in tuples, mappings and groups too)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, ev.Group):
+        yield value.id
+        yield value.slot
 
 
 def no_rule(course: Course, event: ev.Event) -> None:

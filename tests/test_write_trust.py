@@ -1,0 +1,107 @@
+"""What every append path refuses whatever the course: empty ids, control characters, backdating, the future.
+
+Each case goes through the CLI or an import, and on both stores where the
+stores could differ; each is refused with one line naming the rule and the
+value, and writes nothing. A valid neighbour of each case is accepted, so the
+tests cannot pass by refusing everything.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ledger import events as ev
+from ledger import rules
+from ledger.course import Course
+from ledger.errors import Refused
+from tests.cli_helpers import ADA, ALAN, COURSE, DECIDED_AT, count, jsonl, run, semester
+from tests.test_refusals import assert_import_refused, assert_refused
+
+
+_AT = datetime(2025, 4, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(sqlite_path: str) -> str:
+    semester(sqlite_path)
+    return sqlite_path
+
+
+# -- ids: never empty, no control characters ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["accept", ""], "student"),
+        (["accept", "   "], "student"),
+        (["hand-in", "", ADA], "assignment"),
+        (["hand-in", "A01", ADA, ""], "team"),
+        (["change-group", ADA, "", "--reason", "r"], "group"),
+    ],
+    ids=["student", "blank-student", "assignment", "team-member", "group"],
+)
+def test_an_empty_id_is_refused_naming_its_field(store: str, args: list[str], field: str) -> None:
+    result = run(store, *args)
+    assert result.exit_code in (1, 2), result.output
+    if result.exit_code == 1:
+        assert result.stderr.startswith(f"error: refused by rule empty-id: {field} is empty"), result.stderr
+
+
+def test_an_empty_group_in_an_opening_is_refused(sqlite_path: str) -> None:
+    result = run(
+        sqlite_path, "open-course", "c1", "--title", "T", "--capacity", "2",
+        "--application-deadline", "2026-04-04T23:59", "--registration-deadline", "2026-04-11T12:00",
+        "--group", ":Thu 11:00:2", "--at", "2026-03-01T10:00",
+    )  # fmt: skip
+    assert result.exit_code in (1, 2), result.output
+    assert count(sqlite_path) == 0
+
+
+def test_an_empty_id_in_an_import_line_names_the_line(store: str) -> None:
+    line = {"type": "ApplicationSubmitted", "course": COURSE, "at": "2025-03-20T10:00:00+01:00", "student": "",
+            "name": "N", "email": "n@x.org", "programme": "master", "prerequisite": "ML"}  # fmt: skip
+    assert_import_refused(store, jsonl(line), 1, "empty-id", ["student is empty"])
+    assert_import_refused(store, jsonl({**line, "student": "231009", "course": ""}), 1, "empty-id", ["course"])
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x1b", "\n", "\t", "\x7f"])
+def test_a_control_character_in_an_id_is_refused(store: str, bad: str) -> None:
+    assert_refused(store, "control-character", ["student", f"U+{ord(bad):04X}"], "accept", f"23{bad}1003")
+
+
+def test_a_nul_in_free_text_is_refused_and_other_text_is_kept(store_url: str) -> None:
+    semester(store_url)
+    before = count(store_url)
+    refused = run(store_url, "reject", ALAN, "--reason", "full\x00", "--at", DECIDED_AT)
+    assert refused.exit_code == 1 and "control-character" in refused.stderr and "reason" in refused.stderr
+    assert count(store_url) == before
+    # Tab and newline are text a person types: kept.
+    assert run(store_url, "reject", ALAN, "--reason", "full\tsee\nmail", "--at", DECIDED_AT).exit_code == 0
+    exported = run(store_url, "export", "events").stdout
+    assert "full\\tsee\\nmail" in exported
+
+
+def test_a_nul_in_a_restore_lines_recorded_by_is_refused(store: str, tmp_path: Path) -> None:
+    lines = run(store, "export", "events").stdout.splitlines()
+    first = json.loads(lines[0])
+    first["recorded_by"] = "someone\x00"
+    empty = str(tmp_path / "restored.sqlite")
+    result = run(empty, "import", "-", input="\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    assert result.exit_code == 1 and "line 1" in result.stderr and "control-character" in result.stderr, result.output
+
+
+def test_every_id_field_is_checked() -> None:
+    """`rules.ids_of` names every field of every event type that holds an id (checked on a sample of each)."""
+    course = Course("c")
+    assert ("course", "c") in list(rules.ids_of(ev.CourseworkClosed(course="c", at=_AT)))
+    allocated = ev.GroupsAllocated(course="c", at=_AT, allocation={"s1": "g1"})
+    assert set(rules.ids_of(allocated)) == {("course", "c"), ("allocation", "s1"), ("allocation", "g1")}
+    excused = ev.ExcuseGranted(course="c", at=_AT, student="s1", assignments=("A1", ""), certificate="c")
+    with pytest.raises(Refused, match="empty-id: assignments is empty"):
+        rules.check(course, excused)
+
