@@ -287,7 +287,7 @@ class _Checker:
             registered.setdefault(student, r)
             if student not in self.admitted:
                 self.bad("not-a-participant", f"exam registration of {student!r}")
-            if not any(c.position < r.position for c in closures):
+            if not any(c.position < r.position and c.event.at <= r.event.at for c in closures):
                 self.bad("coursework-open", f"exam registration of {student!r} before coursework is closed")
             view = Course.fold(self.name, visible(self.records, as_of=r.event.at))
             if view.is_participant(student):
@@ -298,7 +298,7 @@ class _Checker:
             g: ev.ExamGraded = r.event  # type: ignore[assignment]
             if g.grade not in ev.GRADES:
                 self.bad("grade-scale", f"grade {g.grade} of {g.student!r}")
-            if g.student not in registered:
+            if g.student not in registered or g.at < registered[g.student].event.at:
                 self.bad("not-registered", f"grade of {g.student!r}")
 
     # -- erasure -------------------------------------------------------------

@@ -450,6 +450,13 @@ def _exam_registered(course: Course, e: ev.ExamRegistered) -> None:
     _participant(course, e.student)
     if course.closed is None:
         raise Refused("coursework-open", f"coursework of {course.name} is not closed; cannot register {e.student!r}")
+    if e.at < course.closed.event.at:
+        tz = course.opened.timezone
+        raise Refused(
+            "coursework-open",
+            f"registration of {e.student!r} at {clock.local(e.at, tz).isoformat()} is before coursework of "
+            f"{course.name} was closed ({clock.local(course.closed.event.at, tz).isoformat()})",
+        )
     if e.student in course.exam:
         raise Refused("registered-twice", f"{e.student!r} is already registered for the exam")
     failed = coursework.fails_if(course, e.student, e.at)
@@ -466,6 +473,15 @@ def _graded(course: Course, e: ev.ExamGraded) -> None:
         raise Refused("grade-scale", f"grade {e.grade} is not on the scale {' '.join(map(str, ev.GRADES))}")
     if e.student not in course.exam:
         raise Refused("not-registered", f"{e.student!r} is not registered for the exam")
+    registered = course.exam[e.student].event.at
+    if e.at < registered:
+        assert course.opened is not None
+        tz = course.opened.timezone
+        raise Refused(
+            "not-registered",
+            f"a grade of {e.student!r} at {clock.local(e.at, tz).isoformat()} is before their exam registration "
+            f"({clock.local(registered, tz).isoformat()})",
+        )
 
 
 def _erased(course: Course, e: ev.ApplicationMaterialErased) -> None:

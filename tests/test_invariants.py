@@ -22,6 +22,8 @@ from ledger import invariants, rules
 from ledger.course import Course
 from ledger.errors import Refused
 from ledger.events import Recorded
+from projections.scope import Clock
+from tests.test_properties import every_view  # imported here: importing it inside a @given nests @given
 
 NAME = "c"
 T0 = datetime(2025, 3, 3, 8, tzinfo=UTC)
@@ -297,9 +299,6 @@ def test_histories_the_rules_never_saw_fold_check_and_show_without_crashing(
     capacity: int, g1: int, g2: int, drawn: list[Step]
 ) -> None:
     """An old or forged store may hold anything: the fold forgets, the checker reports, views show."""
-    from projections.scope import Clock
-    from tests.test_properties import every_view
-
     course = Course.fold(NAME, [Recorded(uuid.uuid4(), 1, T0, "t", opening(capacity, g1, g2))])
     for step in drawn:
         event = build(course, step)

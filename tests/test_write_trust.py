@@ -105,3 +105,18 @@ def test_every_id_field_is_checked() -> None:
     with pytest.raises(Refused, match="empty-id: assignments is empty"):
         rules.check(course, excused)
 
+
+
+# -- the exam: no registration before the closing, no grade before the registration ----------
+
+
+def test_a_registration_dated_before_the_closing_is_refused(store: str) -> None:
+    from tests.cli_helpers import CLOSED_AT, EXAM_AT, GRACE
+
+    assert run(store, "close-coursework", "--at", CLOSED_AT).exit_code == 0
+    assert_refused(store, "coursework-open", [GRACE, "2025-07-14T23:59:59+02:00", "2025-07-15T00:00:00+02:00"],
+                   "register-exam", GRACE, "--mode", "graded", "--at", "2025-07-14T23:59:59+02:00")  # fmt: skip
+    assert run(store, "register-exam", GRACE, "--mode", "graded", "--at", CLOSED_AT).exit_code == 0  # at the closing
+    assert_refused(store, "not-registered", [GRACE, "2025-07-14T10:00:00+02:00"], "grade", GRACE, "1.3",
+                   "--at", "2025-07-14T10:00:00+02:00")  # fmt: skip
+    assert run(store, "grade", GRACE, "1.3", "--at", EXAM_AT).exit_code == 0
