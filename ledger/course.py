@@ -183,6 +183,9 @@ class Course:
         self.retractions: dict[UUID, Recorded] = {}
         self.openings: list[Recorded] = []
         self.applications: dict[str, Applicant] = {}
+        # Each student's latest application record, retracted ones too: its material is sealed
+        # under the student's keys whether or not the application counts (for erasure).
+        self.applied: dict[str, Recorded] = {}
         self.preferences: Chosen[str] = Chosen.last()
         self.allocations: list[Recorded] = []
         self.group_changes: dict[str, list[Recorded]] = {}
@@ -219,6 +222,8 @@ class Course:
         self.records.append(record)
         self.by_id[record.id] = record
         event = record.event
+        if isinstance(event, ev.ApplicationSubmitted):
+            self.applied[event.student] = record
         if isinstance(event, ev.EventRetracted):
             # A retraction of a retraction, or of what is already retracted, changes nothing;
             # nor does one of the opening, which every other event rests on (the rules refuse
@@ -396,3 +401,13 @@ class Course:
     def erased_students(self) -> set[str]:
         """Students whose application material has been destroyed."""
         return {s for r in self.erasures for s in r.event.students}  # type: ignore[union-attr]
+
+    def holding_material(self) -> list[str]:
+        """Students whose application material is still held, in order of application: everyone
+        who applied (a retracted application too: its text is sealed under the same keys) and was
+        not erased since their latest application."""
+        erased_at: dict[str, int] = {}
+        for erasure in self.erasures:
+            for student in erasure.event.students:  # type: ignore[union-attr]
+                erased_at[student] = max(erased_at.get(student, 0), erasure.position)
+        return [s for s, r in self.applied.items() if erased_at.get(s, 0) < r.position]

@@ -308,14 +308,20 @@ class _Checker:
         for r in self.records:
             if isinstance(r.event, ev.ApplicationMaterialErased) and r.id not in live:
                 self.bad("retract-erasure", f"the erasure at position {r.position} is retracted; its keys are gone")
-        erased: set[str] = set()
+        # An erasure erases what an application sealed, whether or not the application counts now.
+        applied: dict[str, list[int]] = defaultdict(list)
+        for r in self.records:
+            if isinstance(r.event, ev.ApplicationSubmitted):
+                applied[r.event.student].append(r.position)
+        erased: dict[str, int] = {}
         for r in self.of[ev.ApplicationMaterialErased]:
             for student in r.event.students:  # type: ignore[union-attr]
-                if student not in self.applications:
+                before = [p for p in applied.get(student, ()) if p < r.position]
+                if not before:
                     self.bad("unknown-student", f"erasure names {student!r}")
-                if student in erased:
+                elif student in erased and max(before) < erased[student]:
                     self.bad("erased-twice", f"{student!r}")
-                erased.add(student)
+                erased[student] = r.position
             for student, application in self.applications.items():
                 if application.position < r.position and not self._decided(student):
                     self.bad("selection-open", f"{student!r} is undecided after the erasure at position {r.position}")

@@ -493,10 +493,11 @@ def _erased(course: Course, e: ev.ApplicationMaterialErased) -> None:
         )
     if not e.students:
         raise Refused("nothing-to-erase", f"no application material of {course.name} is left to erase")
-    erased = course.erased_students()
+    holding = set(course.holding_material())
     for student in e.students:
-        _application(course, student)
-        if student in erased:
+        if student not in course.applied:
+            raise Refused("unknown-student", f"student {student!r} has not applied to {course.name}")
+        if student not in holding:
             raise Refused("erased-twice", f"the material of {student!r} is already erased")
 
 

@@ -66,7 +66,6 @@ def _forge(store: str, event: ev.Event, recorded_at: datetime, recorded_by: str)
 # -- 1. erasure dodged by retracting the application ---------------------------------
 
 
-@finding(1, "a retracted application keeps its keys through erase-material: its material stays readable")
 def test_a_retracted_application_is_erased_like_any_other(store_url: str) -> None:
     semester(store_url)
     ledger = Ledger(store_url)

@@ -120,3 +120,33 @@ def test_a_registration_dated_before_the_closing_is_refused(store: str) -> None:
     assert_refused(store, "not-registered", [GRACE, "2025-07-14T10:00:00+02:00"], "grade", GRACE, "1.3",
                    "--at", "2025-07-14T10:00:00+02:00")  # fmt: skip
     assert run(store, "grade", GRACE, "1.3", "--at", EXAM_AT).exit_code == 0
+
+
+# -- erasure: every application's material, a retracted one's too ----------------------------
+
+
+def test_erasure_reaches_retracted_applications_and_a_later_one_is_erased_again(store: str) -> None:
+    from ledger.app import Ledger
+    from tests.cli_helpers import KURT
+
+    ledger = Ledger(store)
+    alan = ledger.course(COURSE).applications[ALAN].submitted
+    ledger.close()
+    assert run(store, "retract", str(alan.id), "--reason", "sent twice", "--at", "2025-03-20T10:00:00+01:00").exit_code == 0
+    assert run(store, "reject", KURT, "--reason", "late", "--at", "2025-04-07T11:00:00+02:00").exit_code == 0
+    assert run(store, "erase-material", "--at", "2025-04-08T10:00:00+02:00").exit_code == 0
+    ledger = Ledger(store)
+    try:
+        course = ledger.course(COURSE)
+        assert ALAN in course.erasures[-1].event.students  # type: ignore[union-attr]
+        assert ledger.material_keys(COURSE, ALAN) == {} and course.holding_material() == []
+    finally:
+        ledger.close()
+    assert_refused(store, "nothing-to-erase", [], "erase-material", "--at", "2025-04-09T10:00:00+02:00")
+    # Alan applies again (his first application was retracted): his new material is erased by the next erasure.
+    assert run(store, "apply", ALAN, "--name", "Alan T", "--email", "a@x.org", "--programme", "master",
+               "--prerequisite", "ML", "--statement", "again", "--at", "2025-04-10T10:00:00+02:00").exit_code == 0  # fmt: skip
+    assert run(store, "reject", ALAN, "--reason", "full", "--at", "2025-04-10T11:00:00+02:00").exit_code == 0
+    assert run(store, "erase-material", "--at", "2025-04-10T12:00:00+02:00").exit_code == 0
+    assert "Alan T" not in run(store, "export", "events").stdout
+    assert run(store, "verify").exit_code == 0
