@@ -359,6 +359,15 @@ class Ledger(Application[UUID]):
             batch.skipped += 1
             return
         position = batch.head + len(batch.new) + 1
+        if line.sealed and batch.head:
+            # Text is sealed by its field, never taken as sealed for its looks: a line may carry a
+            # sealed token (its key destroyed) only into an empty store, from an export (ADR 10).
+            raise Refused(
+                "restore-empty-store",
+                f"sealed ({', '.join(line.sealed)}) carries material whose key was destroyed, as an export "
+                f"writes it; a line carries it only into an empty store, and this one holds {batch.head} "
+                "events: drop sealed to import the text as new, sealed like any other",
+            )
         if batch.restoring:
             recorded_at, recorded_by = _restored_envelope(batch, line, position, now)
             batch.restored_salts[event_id] = line.salt

@@ -110,7 +110,6 @@ def test_a_grade_dated_before_its_registration_is_refused(sqlite_path: str) -> N
 # -- 3. erasure dodged with the `sealed` envelope field ----------------------------------
 
 
-@finding(3, "an import line's `sealed` makes any token-shaped text skip sealing; it survives erase-material")
 def test_text_named_sealed_in_a_new_line_is_sealed_and_erased(store_url: str) -> None:
     semester(store_url)
     secret = b"I have a chronic illness and this course is my last chance"

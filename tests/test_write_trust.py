@@ -150,3 +150,30 @@ def test_erasure_reaches_retracted_applications_and_a_later_one_is_erased_again(
     assert run(store, "erase-material", "--at", "2025-04-10T12:00:00+02:00").exit_code == 0
     assert "Alan T" not in run(store, "export", "events").stdout
     assert run(store, "verify").exit_code == 0
+
+
+# -- sealing depends on the field: `sealed` only into an empty store -------------------------
+
+
+def test_a_sealed_field_into_a_store_with_events_is_refused(store_url: str) -> None:
+    import base64
+
+    semester(store_url)
+    token = "sealed:v1:" + base64.urlsafe_b64encode(b"a statement written in plain text").decode()
+    line = {"type": "ApplicationSubmitted", "course": COURSE, "at": "2025-03-20T10:00:00+01:00", "student": "231009",
+            "name": "Mallory", "email": "m@x.org", "programme": "bachelor", "prerequisite": "ML",
+            "statement": token}  # fmt: skip
+    before = count(store_url)
+    refused = run(store_url, "import", "-", input=jsonl({**line, "sealed": ["statement"]}))
+    assert refused.exit_code == 1 and "line 1: refused by rule restore-empty-store" in refused.stderr, refused.output
+    assert count(store_url) == before
+    # Without `sealed`, the same text is material like any other: sealed, and erased with its key.
+    assert run(store_url, "import", "-", input=jsonl(line)).exit_code == 0
+    from ledger.app import Ledger
+
+    ledger = Ledger(store_url)
+    try:
+        stored = ledger.course(COURSE).applications["231009"].event.statement
+        assert stored != token and ledger.material_keys(COURSE, "231009")
+    finally:
+        ledger.close()
