@@ -380,7 +380,6 @@ class Ledger(Application[UUID]):
             )
         else:
             recorded_at, recorded_by = now, actor
-        rules.check(course, event)
         record = Recorded(
             id=event_id,
             position=position,
@@ -388,6 +387,8 @@ class Ledger(Application[UUID]):
             recorded_by=recorded_by,
             event=event,  # type: ignore[arg-type]  # a member of the union
         )
+        # Judged at `now`: the write records it at the store's clock, never earlier (`_place`).
+        rules.check_record(course, record)
         course.apply(record)
         batch.new.append((record, line.keys))
 
@@ -603,14 +604,14 @@ def _restored_envelope(batch: _Batch, line: wire.Line, position: int, now: datet
         )
     recorded_at = _utc(line.recorded_at)
     if recorded_at > now:
-        raise Refused("restore-future", f"recorded_at {_iso(recorded_at)} is later than now ({_iso(now)})")
+        raise Refused("restore-future", f"recorded_at {clock.iso(recorded_at)} is later than now ({clock.iso(now)})")
     # Lines the checkpoint covers are the original's very bytes (checked before anything is
     # written): a step back there is the original's, e.g. two writers' clocks before ADR 10.
     proven = batch.expected is not None and position <= batch.expected.size
     if batch.last_recorded_at is not None and recorded_at < batch.last_recorded_at and not proven:
         raise Refused(
             "restore-order",
-            f"recorded_at {_iso(recorded_at)} is earlier than {_iso(batch.last_recorded_at)} of the line "
+            f"recorded_at {clock.iso(recorded_at)} is earlier than {clock.iso(batch.last_recorded_at)} of the line "
             "before: an export lists events in the order they were recorded",
         )
     batch.last_recorded_at = recorded_at
@@ -648,14 +649,10 @@ def _utc(moment: datetime) -> datetime:
         raise clock.BadInstant(f"recorded_at {error}") from None
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def _shown(value: object) -> str:
     """An envelope field's value as a line would carry it."""
     if isinstance(value, datetime):
-        return _iso(value)
+        return clock.iso(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     return "none" if value is None else str(value)

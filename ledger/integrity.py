@@ -4,7 +4,11 @@
 from the stored bytes, checks the positions run 1, 2, 3 … without gaps, that no
 event sits outside the log, that the recomputed root is the one the store
 recorded, and — given an auditor's checkpoint — that a consistency proof
-(RFC 9162 §2.1.4) leads from the checkpoint's root to today's.
+(RFC 9162 §2.1.4) leads from the checkpoint's root to today's. In the same
+pass it takes the append path's decisions again on every event
+(`ledger.replay`): an event the rules refuse, a clock that runs backwards or
+an event in another course's stream is found, even when written with the
+store's own insert path behind the program's back.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from ledger import merkle
 from ledger.checkpoint import Checkpoint, Receipt
 from ledger.errors import LedgerError, Refused, StoreError
 from ledger.leaves import format_of, leaf
+from ledger.replay import Replay
 from ledger.store import log
 from ledger.store.log import LogRow, RawRow
 
@@ -95,6 +100,8 @@ def verify(
     origin = origin_of(None)
     problem, bad = "", None
     claimed = ledger.head()[0] if progress is not None else 0
+    # The append path's decisions, taken again (a checkpoint proves its positions' clock as a restore's does).
+    replay = Replay(proven=trusted.size if trusted is not None else 0)
     for position, event_id, stream, version, topic, state, stored_leaf, salt in stored_rows(ledger):
         expected = len(leaves) + 1
         if progress is not None and expected % PAGE == 0:
@@ -113,6 +120,10 @@ def verify(
             recomputed = b""
         if recomputed != stored_leaf:
             problem, bad = f"the event at position {expected} was altered", expected
+            break
+        problem = replay.take(position, stream, version, state)
+        if problem:
+            bad = expected
             break
         leaves.append(recomputed)
     if progress is not None:

@@ -9,9 +9,10 @@ group's seats in a later week). Retractions are checked in `ledger.retractions`.
 
 from __future__ import annotations
 
-from collections import Counter
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -22,8 +23,35 @@ from ledger.errors import Refused
 from ledger.events import Recorded
 
 
+# How far an event's `at` may lie after its `recorded_at`: writers' clocks that disagree (NTP keeps
+# them within milliseconds; a laptop's may drift by minutes). Anything later is a typo or a forgery.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def check_record(course: Course, record: Recorded) -> None:
+    """Raise `Refused` if `record` may not be appended to `course`: the rules, and its time.
+
+    The one decision an append takes on a new record, and `verify` takes again on every stored one.
+    """
+    check_time(record.event, record.recorded_at)
+    check(course, record.event)
+
+
+def check_time(event: ev.Event, recorded_at: datetime) -> None:
+    """Refuse an event that happened after it is recorded (`future`), beyond `CLOCK_SKEW`.
+
+    The rules would count it at once, while every view hides it until its `at`
+    comes (SPEC §2): what the views show would not be what decisions rest on.
+    """
+    if event.at > recorded_at + CLOCK_SKEW:
+        raise Refused(
+            "future",
+            f"at {clock.iso(event.at)} is later than it is recorded ({clock.iso(recorded_at)}): record what has happened",
+        )
+
+
 def check(course: Course, event: ev.Event) -> None:
-    """Raise `Refused` if `event` may not be appended to `course`."""
+    """Raise `Refused` if `event` may not be appended to `course` (its time aside: `check_record`)."""
     check_text(event)
     if course.opened is None and not isinstance(event, ev.CourseOpened):
         raise Refused("unknown-course", f"no course {event.course!r} has been opened")
