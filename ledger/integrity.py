@@ -90,11 +90,16 @@ def recompute_leaf(row: LogRow) -> bytes:
 
 
 def verify(
-    ledger: Any, trusted: Checkpoint | None = None, progress: Callable[[int, int], None] | None = None
+    ledger: Any,
+    trusted: Checkpoint | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    rules: bool = True,
 ) -> Verification:
     """Check the whole log; name the first bad position if there is one.
 
     `progress(done, total)` is told how many leaves are checked, a page at a time.
+    Without `rules`, the log alone is checked, not the events in it (a recorder
+    holding other payloads than subledger's, as its contract tests write).
     """
     leaves: list[bytes] = []
     origin = origin_of(None)
@@ -121,7 +126,7 @@ def verify(
         if recomputed != stored_leaf:
             problem, bad = f"the event at position {expected} was altered", expected
             break
-        problem = replay.take(position, stream, version, state)
+        problem = replay.take(position, stream, version, state) if rules else ""
         if problem:
             bad = expected
             break

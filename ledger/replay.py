@@ -26,6 +26,7 @@ from ledger.clock import iso
 from ledger.course import Course
 from ledger.errors import Refused
 from ledger.events import Recorded, envelope_decoder
+from ledger.streams import stream_id
 
 
 class Replay:
@@ -74,8 +75,6 @@ class Replay:
     def _stream(self, course: str) -> bytes:
         stream = self.streams.get(course)
         if stream is None:
-            from ledger.app import stream_id  # the write side's own mapping of courses to streams
-
             stream = self.streams[course] = stream_id(course).bytes
         return stream
 

@@ -484,9 +484,10 @@ def test_a_wrong_password_is_named(postgres_url: str, monkeypatch: pytest.Monkey
 def test_a_known_at_view_knows_only_the_courses_recorded_by_then(sqlite_path: str) -> None:
     from tests.recording import clock_at
 
-    with clock_at(datetime(2025, 3, 1, tzinfo=UTC)):
+    # Each recorded after it happened (the rule `future`).
+    with clock_at(datetime(2025, 5, 1, tzinfo=UTC)):
         semester(sqlite_path)
-    with clock_at(datetime(2025, 9, 1, tzinfo=UTC)):
+    with clock_at(datetime(2025, 9, 2, tzinfo=UTC)):
         _ok(run(sqlite_path, "open-course", "secret-course-2026", "--title", "T", "--capacity", "2",
                 "--application-deadline", "2026-04-04T23:59", "--registration-deadline", "2026-04-11T12:00",
                 "--group", "g1:Thu 11:00:2", "--at", "2025-09-01T10:00"))  # fmt: skip
