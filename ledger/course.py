@@ -387,7 +387,8 @@ class Course:
 
     def seats_taken(self) -> int:
         """How many participants hold a seat."""
-        return sum(1 for a in self.applications.values() if a.participant)
+        # (`participant` spelled out: asked on every acceptance, of every application.)
+        return sum(a.accepted is not None and a.withdrawn is None for a in self.applications.values())
 
     def deadline(self, assignment: str) -> datetime:
         """The course's deadline of `assignment` in view: the latest change, else the published one."""

@@ -24,6 +24,7 @@ from eventsourcing.persistence import StoredEvent
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, Receipt
 from ledger.errors import LedgerError, Refused, StoreError
+from ledger.bulk import paused_gc
 from ledger.leaves import format_of, leaf
 from ledger.replay import Replay
 from ledger.store import log
@@ -102,35 +103,11 @@ def verify(
     holding other payloads than subledger's, as its contract tests write).
     """
     leaves: list[bytes] = []
-    origin = origin_of(None)
-    problem, bad = "", None
     claimed = ledger.head()[0] if progress is not None else 0
     # The append path's decisions, taken again (a checkpoint proves its positions' clock as a restore's does).
-    replay = Replay(proven=trusted.size if trusted is not None else 0)
-    for position, event_id, stream, version, topic, state, stored_leaf, salt in stored_rows(ledger):
-        expected = len(leaves) + 1
-        if progress is not None and expected % PAGE == 0:
-            progress(expected, max(claimed, expected))
-        if position != expected:
-            problem, bad = f"position {expected} is missing from the log", expected
-            break
-        if expected == 1:
-            origin = origin_of(UUID(bytes=event_id))
-        if state is None or topic is None:
-            problem, bad = f"the event at position {expected} is missing", expected
-            break
-        try:
-            recomputed = leaf(position, event_id, stream, version, topic.encode(), state, salt)
-        except ValueError:  # a salt of the wrong size: no writer stores one
-            recomputed = b""
-        if recomputed != stored_leaf:
-            problem, bad = f"the event at position {expected} was altered", expected
-            break
-        problem = replay.take(position, stream, version, state) if rules else ""
-        if problem:
-            bad = expected
-            break
-        leaves.append(recomputed)
+    replay = Replay(proven=trusted.size if trusted is not None else 0) if rules else None
+    with paused_gc():  # the replay keeps every course's records: nothing for the collector to free
+        origin, problem, bad = _walk(ledger, leaves, replay, progress, claimed)
     if progress is not None:
         progress(len(leaves), max(claimed, len(leaves)))
     root = merkle.root(leaves)
@@ -144,6 +121,35 @@ def verify(
     if not problem and trusted is not None:
         problem, bad = _check_extends(trusted, origin, leaves, root)
     return Verification(origin, size, root, bad, problem)
+
+
+def _walk(
+    ledger: Any, leaves: list[bytes], replay: Replay | None, progress: Callable[[int, int], None] | None, claimed: int
+) -> tuple[str, str, int | None]:
+    """One pass over the log: each leaf recomputed into `leaves`, each event replayed; the origin, and the first problem."""
+    origin = origin_of(None)
+    for position, event_id, stream, version, topic, state, stored_leaf, salt in stored_rows(ledger):
+        expected = len(leaves) + 1
+        if progress is not None and expected % PAGE == 0:
+            progress(expected, max(claimed, expected))
+        if position != expected:
+            return origin, f"position {expected} is missing from the log", expected
+        if expected == 1:
+            origin = origin_of(UUID(bytes=event_id))
+        if state is None or topic is None:
+            return origin, f"the event at position {expected} is missing", expected
+        try:
+            recomputed = leaf(position, event_id, stream, version, topic.encode(), state, salt)
+        except ValueError:  # a salt of the wrong size: no writer stores one
+            recomputed = b""
+        if recomputed != stored_leaf:
+            return origin, f"the event at position {expected} was altered", expected
+        if replay is not None:
+            problem = replay.take(position, stream, version, state)
+            if problem:
+                return origin, problem, expected
+        leaves.append(recomputed)
+    return origin, "", None
 
 
 def _check_head(ledger: Any, size: int, root: bytes) -> tuple[str, int | None]:

@@ -10,11 +10,15 @@ group's seats in a later week). Retractions are checked in `ledger.retractions`.
 from __future__ import annotations
 
 import re
+import typing
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from uuid import UUID
+
+import msgspec
 
 from ledger import clock, coursework, groups, retractions
 from ledger import events as ev
@@ -61,6 +65,16 @@ def check(course: Course, event: ev.Event) -> None:
 
 # A control character in an id is never meant (and SQLite's and PostgreSQL's text disagree on NUL).
 _NOT_IN_IDS = re.compile("[\x00-\x1f\x7f]")
+# How a field holds its text: one string (or None), several, a mapping's keys and values, groups.
+_ONE, _MANY, _MAPPING, _GROUPS, _GROUP_IDS = range(5)
+_encoder = msgspec.json.Encoder()
+_GROUP_FIELDS: dict[type[ev.Event], tuple[str, ...]] = {
+    ev.CourseOpened: ("groups",),
+    ev.GroupChanged: ("group",),
+    ev.GroupVisited: ("group",),
+    ev.GroupPreferenceRegistered: ("priorities",),
+    ev.GroupsAllocated: ("allocation",),  # its keys are students (concerns), its values groups
+}
 
 
 def check_text(event: ev.Event) -> None:
@@ -70,16 +84,33 @@ def check_text(event: ev.Event) -> None:
     import, restore) and in `verify`'s replay. Free text may hold tab, newline
     and the other control characters a person can type; only NUL is refused
     there, which no text store keeps alike (PostgreSQL's text and jsonb refuse it).
+    Fields are walked by a plan made once per event type: this runs on every
+    event of an import and of `verify`.
     """
-    for field, value in ids_of(event):
-        if not value.strip():
-            raise Refused("empty-id", f"{field} is empty; give the {field} an id")
-        bad = _NOT_IN_IDS.search(value)
-        if bad:
-            raise Refused("control-character", f"{field} {value!r} holds the control character U+{ord(bad.group()):04X}")
-    for name in event.__struct_fields__:
-        for text in _strings(getattr(event, name)):
-            no_nul(name, text)
+    ids, texts = _plans(type(event))
+    for name, shape in ids:
+        if shape == _ONE:
+            value = getattr(event, name)
+            if not value or value.isspace() or not value.isprintable():
+                _check_id(name, value)
+            continue
+        for value in _values(getattr(event, name), shape):
+            if not value or value.isspace() or not value.isprintable():
+                _check_id(name, value)
+    # JSON writes a NUL as its escape: one search of the encoded event, and the fields only if it is there
+    # (or a text spells the escape out).
+    if b"\\u0000" in _encoder.encode(event):
+        for name, shape in texts:
+            for value in _values(getattr(event, name), shape):
+                no_nul(name, value)
+
+
+def _check_id(field: str, value: str) -> None:
+    if not value.strip():
+        raise Refused("empty-id", f"{field} is empty; give the {field} an id")
+    bad = _NOT_IN_IDS.search(value)
+    if bad:  # (other characters Python does not call printable, e.g. a no-break space, are left alone)
+        raise Refused("control-character", f"{field} {value!r} holds the control character U+{ord(bad.group()):04X}")
 
 
 def no_nul(field: str, text: str) -> None:
@@ -88,40 +119,43 @@ def no_nul(field: str, text: str) -> None:
         raise Refused("control-character", f"{field} {text!r} holds the control character U+0000 (NUL)")
 
 
+def _values(value: Any, shape: int) -> tuple[str, ...] | Iterator[str]:
+    if shape == _ONE:
+        return () if value is None else (value,)
+    if shape == _MANY:
+        return value  # type: ignore[no-any-return]
+    if shape == _MAPPING:
+        return (text for pair in value.items() for text in pair)
+    if shape == _GROUP_IDS:
+        return (group.id for group in value)
+    return (text for group in value for text in (group.id, group.slot))
+
+
+@cache
+def _plans(cls: type[ev.Event]) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
+    """The fields of `cls` that hold ids, and those that hold any text, each with its shape."""
+    shapes: dict[str, int] = {}
+    for field in msgspec.structs.fields(cls):
+        kind, args = typing.get_origin(field.type), typing.get_args(field.type)
+        if field.type is str or (args and set(args) == {str, type(None)}):
+            shapes[field.name] = _ONE
+        elif kind is tuple and args[0] is str:
+            shapes[field.name] = _MANY
+        elif kind is dict:
+            shapes[field.name] = _MAPPING
+        elif kind is tuple and args[0] is ev.Group:
+            shapes[field.name] = _GROUPS
+    named = ("course", *cls.concerns.students, *cls.concerns.assignments, *_GROUP_FIELDS.get(cls, ()))
+    ids = tuple((name, _GROUP_IDS if shapes[name] == _GROUPS else shapes[name]) for name in dict.fromkeys(named))
+    return ids, tuple(shapes.items())
+
+
 def ids_of(event: ev.Event) -> Iterator[tuple[str, str]]:
     """Every id `event` names, with the field that names it: course, students, assignments, groups."""
-    yield "course", event.course
-    for name in event.concerns.students + event.concerns.assignments:
-        for value in ev.ids_in(getattr(event, name)):
+    ids, _ = _plans(type(event))
+    for name, shape in ids:
+        for value in _values(getattr(event, name), shape):
             yield name, value
-    match event:
-        case ev.CourseOpened():
-            for group in event.groups:
-                yield "group", group.id
-        case ev.GroupChanged() | ev.GroupVisited():
-            yield "group", event.group
-        case ev.GroupPreferenceRegistered():
-            for group in event.priorities:
-                yield "priorities", group
-        case ev.GroupsAllocated():
-            for group in event.allocation.values():
-                yield "allocation", group
-
-
-def _strings(value: object) -> Iterator[str]:
-    """The strings a field's value holds (in tuples, mappings and groups too)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, tuple):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from _strings(item)
-    elif isinstance(value, ev.Group):
-        yield value.id
-        yield value.slot
 
 
 def no_rule(course: Course, event: ev.Event) -> None:
@@ -370,7 +404,8 @@ def _handed_in(course: Course, e: ev.SubmissionHandedIn) -> None:
     if not e.team:
         raise Refused("team-empty", f"a hand-in for {e.assignment!r} names no student")
     team_size(course.opened.max_team_size, e)
-    repeated = [s for s, n in Counter(e.team).items() if n > 1]
+    # (Counted only when the set shows a repeat: this runs on every hand-in of an import and of `verify`.)
+    repeated = [s for s, n in Counter(e.team).items() if n > 1] if len(set(e.team)) < len(e.team) else []
     if repeated:
         raise Refused("team-repeats", f"student {repeated[0]!r} is named twice in the team")
     team = frozenset(e.team)
