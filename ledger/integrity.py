@@ -22,9 +22,9 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from ledger import merkle
+from ledger.bulk import paused_gc
 from ledger.checkpoint import Checkpoint, Receipt
 from ledger.errors import LedgerError, Refused, StoreError
-from ledger.bulk import paused_gc
 from ledger.leaves import format_of, leaf
 from ledger.replay import Replay
 from ledger.store import log

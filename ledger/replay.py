@@ -51,7 +51,9 @@ class Replay:
         if course is None:
             course = self.courses[event.course] = Course(event.course)
         if stream != self._stream(event.course):
-            return f"the event at position {position} is of course {event.course!r} but stored in another course's stream"
+            return (
+                f"the event at position {position} is of course {event.course!r} but stored in another course's stream"
+            )
         if version != len(course.records) + 1:
             return (
                 f"the event at position {position} is version {version} of its course's stream, "
@@ -68,7 +70,9 @@ class Replay:
         try:
             rules.check_record(course, record)
         except Refused as refused:
-            return f"the event at position {position} ({ev.type_name(event)}) breaks rule {refused.rule}: {refused.detail}"
+            return (
+                f"the event at position {position} ({ev.type_name(event)}) breaks rule {refused.rule}: {refused.detail}"
+            )
         course.apply(record)
         return ""
 
@@ -77,4 +81,3 @@ class Replay:
         if stream is None:
             stream = self.streams[course] = stream_id(course).bytes
         return stream
-

@@ -26,7 +26,6 @@ from ledger.course import Course
 from ledger.errors import Refused
 from ledger.events import Recorded
 
-
 # How far an event's `at` may lie after its `recorded_at`: writers' clocks that disagree (NTP keeps
 # them within milliseconds; a laptop's may drift by minutes). Anything later is a typo or a forgery.
 CLOCK_SKEW = timedelta(minutes=5)

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from ledger import events as ev
 from ledger import invariants, rules
+from ledger.app import stream_id
 from ledger.course import Course
 from ledger.errors import Refused
-from ledger.app import stream_id
 from ledger.events import Envelope, Recorded, envelope_encoder
 from ledger.replay import Replay
 from projections.scope import Clock

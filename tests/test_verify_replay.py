@@ -18,6 +18,7 @@ from ledger.app import Ledger, Pending, stream_id
 from ledger.events import Envelope
 from tests.cli_helpers import ALAN, COURSE, KURT, run, semester
 
+
 def forge(
     store: str, event: ev.Event, recorded_at: datetime | None = None, stream: UUID | None = None, version: int = 0
 ) -> int:

@@ -21,7 +21,6 @@ from ledger.errors import Refused
 from tests.cli_helpers import ADA, ALAN, COURSE, DECIDED_AT, count, jsonl, run, semester
 from tests.test_refusals import assert_import_refused, assert_refused
 
-
 _AT = datetime(2025, 4, 1, tzinfo=UTC)
 
 
@@ -106,7 +105,6 @@ def test_every_id_field_is_checked() -> None:
         rules.check(course, excused)
 
 
-
 # -- the exam: no registration before the closing, no grade before the registration ----------
 
 
@@ -132,7 +130,10 @@ def test_erasure_reaches_retracted_applications_and_a_later_one_is_erased_again(
     ledger = Ledger(store)
     alan = ledger.course(COURSE).applications[ALAN].submitted
     ledger.close()
-    assert run(store, "retract", str(alan.id), "--reason", "sent twice", "--at", "2025-03-20T10:00:00+01:00").exit_code == 0
+    assert (
+        run(store, "retract", str(alan.id), "--reason", "sent twice", "--at", "2025-03-20T10:00:00+01:00").exit_code
+        == 0
+    )
     assert run(store, "reject", KURT, "--reason", "late", "--at", "2025-04-07T11:00:00+02:00").exit_code == 0
     assert run(store, "erase-material", "--at", "2025-04-08T10:00:00+02:00").exit_code == 0
     ledger = Ledger(store)
