@@ -178,3 +178,20 @@ def test_a_sealed_field_into_a_store_with_events_is_refused(store_url: str) -> N
         assert stored != token and ledger.material_keys(COURSE, "231009")
     finally:
         ledger.close()
+
+
+def test_the_postgres_kek_trigger_reads_a_stored_event_holding_a_nul(
+    fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store written past the rules may hold a NUL in a text; the trigger that checks a course's first
+    key-encryption key reads the event's course from it all the same (jsonb cannot hold NUL)."""
+    monkeypatch.setattr(rules, "check_text", lambda event: None)  # as a writer that skips the rules would
+    opened = {"course": "c1", "type": "CourseOpened", "at": "2026-03-01T10:00:00+01:00", "title": "T",
+              "timezone": "Europe/Berlin", "capacity": 2, "application_deadline": "2026-04-04T23:59:00+02:00",
+              "registration_deadline": "2026-04-11T12:00:00+02:00",
+              "groups": [{"id": "g1", "slot": "Thu 11:00", "capacity": 2}]}  # fmt: skip
+    applied = {"course": "c1", "type": "ApplicationSubmitted", "at": "2026-03-02T10:00:00+01:00", "student": "100001",
+               "name": "Ada", "email": "ada@example.org", "programme": "master", "prerequisite": "M\x00L"}  # fmt: skip
+    result = run(fresh_postgres_url, "import", "-", input=jsonl(opened, applied))
+    assert result.exit_code == 0, result.output
+    assert count(fresh_postgres_url) == 2
