@@ -183,6 +183,7 @@ class Course:
         self.retractions: dict[UUID, Recorded] = {}
         self.openings: list[Recorded] = []
         self.applications: dict[str, Applicant] = {}
+        self._seats = 0  # participants: accepted applicants not withdrawn (`seats_taken`)
         # Each student's latest application record, retracted ones too: its material is sealed
         # under the student's keys whether or not the application counts (for erasure).
         self.applied: dict[str, Recorded] = {}
@@ -251,15 +252,17 @@ class Course:
             case ev.CourseOpened():
                 self.openings.append(record)
             case ev.ApplicationSubmitted():
+                replaced = self.applications.get(e.student)
+                self._seats -= replaced is not None and replaced.participant
                 self.applications[e.student] = Applicant(record)
             # A view may hold a decision without its application (an `at` set before
             # the application's): the fold skips it rather than fail the view.
             case ev.ApplicationAccepted() if e.student in self.applications:
-                self.applications[e.student].accepted = record
+                self._decide(self.applications[e.student], "accepted", record)
             case ev.ApplicationRejected() if e.student in self.applications:
                 self.applications[e.student].rejected = record
             case ev.ApplicationWithdrawn() if e.student in self.applications:
-                self.applications[e.student].withdrawn = record
+                self._decide(self.applications[e.student], "withdrawn", record)
             case ev.GroupPreferenceRegistered():
                 self.preferences.add(e.student, record)
             case ev.GroupsAllocated():
@@ -308,11 +311,12 @@ class Course:
             case ev.ApplicationSubmitted():
                 application = self.applications.get(e.student)
                 if application is not None and application.submitted is record:
+                    self._seats -= application.participant
                     del self.applications[e.student]
             case ev.ApplicationAccepted() | ev.ApplicationRejected() | ev.ApplicationWithdrawn():
                 application = self.applications.get(e.student)
                 if application is not None:
-                    application.forget(record)
+                    self._decide(application, None, record)
             case ev.GroupPreferenceRegistered():
                 self.preferences.discard(e.student, record)
             case ev.GroupsAllocated():
@@ -386,9 +390,17 @@ class Course:
         return application is not None and application.accepted is not None
 
     def seats_taken(self) -> int:
-        """How many participants hold a seat."""
-        # (`participant` spelled out: asked on every acceptance, of every application.)
-        return sum(a.accepted is not None and a.withdrawn is None for a in self.applications.values())
+        """How many participants hold a seat (counted as the fold goes: asked on every acceptance)."""
+        return self._seats
+
+    def _decide(self, application: Applicant, slot: str | None, record: Recorded) -> None:
+        """Set a decision of `application` (None: forget `record`), keeping the count of seats."""
+        before = application.participant
+        if slot is None:
+            application.forget(record)
+        else:
+            setattr(application, slot, record)
+        self._seats += application.participant - before
 
     def deadline(self, assignment: str) -> datetime:
         """The course's deadline of `assignment` in view: the latest change, else the published one."""

@@ -68,7 +68,7 @@ class Replay:
         if last is None or record.recorded_at > last:
             self.last_recorded_at = record.recorded_at
         try:
-            rules.check_record(course, record)
+            rules.check_record(course, record, state)
         except Refused as refused:
             return (
                 f"the event at position {position} ({ev.type_name(event)}) breaks rule {refused.rule}: {refused.detail}"

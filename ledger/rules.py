@@ -31,13 +31,14 @@ from ledger.events import Recorded
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-def check_record(course: Course, record: Recorded) -> None:
+def check_record(course: Course, record: Recorded, stored: bytes | None = None) -> None:
     """Raise `Refused` if `record` may not be appended to `course`: the rules, and its time.
 
-    The one decision an append takes on a new record, and `verify` takes again on every stored one.
+    The one decision an append takes on a new record, and `verify` takes again on every
+    stored one (`stored`: the bytes it is stored as, which spare `check_text` encoding it).
     """
     check_time(record.event, record.recorded_at)
-    check(course, record.event)
+    check(course, record.event, stored)
 
 
 def check_time(event: ev.Event, recorded_at: datetime) -> None:
@@ -53,9 +54,9 @@ def check_time(event: ev.Event, recorded_at: datetime) -> None:
         )
 
 
-def check(course: Course, event: ev.Event) -> None:
+def check(course: Course, event: ev.Event, encoded: bytes | None = None) -> None:
     """Raise `Refused` if `event` may not be appended to `course` (its time aside: `check_record`)."""
-    check_text(event)
+    check_text(event, encoded)
     if course.opened is None and not isinstance(event, ev.CourseOpened):
         raise Refused("unknown-course", f"no course {event.course!r} has been opened")
     # Every event type has its entry, if only `no_rule` (tests/test_event_facts.py).
@@ -76,7 +77,7 @@ _GROUP_FIELDS: dict[type[ev.Event], tuple[str, ...]] = {
 }
 
 
-def check_text(event: ev.Event) -> None:
+def check_text(event: ev.Event, encoded: bytes | None = None) -> None:
     """Refuse an empty id (`empty-id`) or a control character in one, and a NUL anywhere (`control-character`).
 
     The one check of every id and text field, on every append path (CLI,
@@ -84,7 +85,8 @@ def check_text(event: ev.Event) -> None:
     and the other control characters a person can type; only NUL is refused
     there, which no text store keeps alike (PostgreSQL's text and jsonb refuse it).
     Fields are walked by a plan made once per event type: this runs on every
-    event of an import and of `verify`.
+    event of an import and of `verify`. `encoded`: JSON that holds the event (its stored
+    envelope), searched for NUL instead of encoding the event again.
     """
     ids, texts = _plans(type(event))
     for name, shape in ids:
@@ -98,7 +100,7 @@ def check_text(event: ev.Event) -> None:
                 _check_id(name, value)
     # JSON writes a NUL as its escape: one search of the encoded event, and the fields only if it is there
     # (or a text spells the escape out).
-    if b"\\u0000" in _encoder.encode(event):
+    if b"\\u0000" in (encoded if encoded is not None else _encoder.encode(event)):
         for name, shape in texts:
             for value in _values(getattr(event, name), shape):
                 no_nul(name, value)

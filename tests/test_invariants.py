@@ -248,6 +248,7 @@ def indexes(course: Course) -> dict[str, object]:
         "exam": {s: r.id for s, r in course.exam.items()},
         "grades": {s: r.id for s, r in course.grades.items()},
         "erasures": ids(course.erasures),
+        "seats": course.seats_taken(),
     }
 
 
@@ -255,6 +256,7 @@ def indexes(course: Course) -> dict[str, object]:
 @given(st.integers(1, 3), st.integers(1, 2), st.integers(1, 2), steps)
 def test_every_rule_holds_after_any_accepted_sequence(capacity: int, g1: int, g2: int, drawn: list[Step]) -> None:
     course, _ = replay(capacity, g1, g2, drawn)
+    assert course.seats_taken() == len(course.participants())  # the count the fold keeps
     # Forgetting a retracted record leaves the indexes a fold of what counts would build.
     assert indexes(course) == indexes(Course.fold(NAME, course.live()))
     assert indexes(course) == indexes(course.view())

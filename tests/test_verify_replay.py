@@ -106,3 +106,10 @@ def test_a_checkpoint_proves_a_clock_that_stepped_back_before_it(store: str, tmp
     kept.write_text(run(store, "digest").stdout)
     assert run(store, "verify").exit_code == 1
     assert run(store, "verify", str(kept)).exit_code == 0
+
+
+def test_a_nul_written_behind_the_programs_back_is_found(store: str) -> None:
+    position = forge(store, ev.ApplicationRejected(course=COURSE, at=datetime(2025, 4, 7, tzinfo=UTC), student=ALAN,
+                                                   reason="full\x00"))  # fmt: skip
+    said = failed(store)
+    assert f"position {position}" in said and "breaks rule control-character" in said, said
