@@ -183,7 +183,6 @@ def test_an_empty_id_is_refused(sqlite_path: str, command: list[str]) -> None:
 # -- 6. events dated in the future -------------------------------------------------------
 
 
-@finding(6, "an event dated in the future is counted by the rules but shown by no view until then")
 def test_the_seats_the_rules_count_are_the_seats_the_views_show(sqlite_path: str) -> None:
     semester(sqlite_path)  # capacity 3, Ada and Grace admitted
     typo = run(sqlite_path, "accept", ALAN, "--at", "2095-04-07T10:00:00+02:00")  # 2095 for 2025
@@ -192,9 +191,11 @@ def test_the_seats_the_rules_count_are_the_seats_the_views_show(sqlite_path: str
         assert "participants  3 of 3 seats" in shown, shown
     else:
         assert typo.exit_code == 1
-    # Either way, what the views say is what the next decision is judged on.
-    late = run(sqlite_path, "accept", KURT, "--at", "2025-04-08T10:00:00+02:00")
+    # Either way, what the views say is what the next decision is judged on. (The views are read
+    # before it, and it is Alan's acceptance: Kurt applied late, and is refused while Alan is undecided
+    # whatever the seats, so his acceptance could not tell.)
     admitted = _ok(run(sqlite_path, "export", "admission", "--format", "csv")).output
+    late = run(sqlite_path, "accept", ALAN, "--at", "2025-04-08T10:00:00+02:00")
     assert (late.exit_code == 0) == (admitted.count("\n") - 1 < 3)
 
 
