@@ -605,7 +605,8 @@ def erase_material(session: Session, at: datetime) -> Any:
     """Destroy application material once selection is over (ApplicationMaterialErased).
 
     Statements of every applicant, and names and emails of those never
-    admitted, become unrecoverable; the events and the digest stay as they were.
+    admitted, become unrecoverable (a retracted application's too); the
+    events and the digest stay as they were.
 
     \b
     Example:
@@ -615,7 +616,7 @@ def erase_material(session: Session, at: datetime) -> Any:
 
     name = session.course()
     course = session.ledger().course(name)
-    students = tuple(s for s in course.applications if s not in course.erased_students())
+    students = tuple(course.holding_material())
     return ev.ApplicationMaterialErased(course=name, at=at, students=students)
 
 

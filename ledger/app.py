@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
@@ -43,20 +42,13 @@ from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
 from ledger.leaves import new_salts
 from ledger.store import LogRow, cannot_open, is_postgres, material, sqlite_file, store_env
 from ledger.store.log import LogStore, PositionTaken
+from ledger.streams import stream_id as stream_id  # where the stores and tests have always found it
 
 if TYPE_CHECKING:
     from ledger.checkpoint import Checkpoint  # only a restore with --checkpoint needs it
 
-# The namespace of course stream ids; never change it (streams would be lost).
-COURSE_NAMESPACE = UUID("2b4f8d0e-6a57-4c1b-8f3e-93d0a1c5e7b2")
 MAX_ATTEMPTS = 20
 PROGRESS_EVERY = 1_000  # lines checked between two reports of an import's progress
-
-
-@cache
-def stream_id(course: str) -> UUID:
-    """The eventsourcing originator id of a course's stream."""
-    return uuid.uuid5(COURSE_NAMESPACE, course)
 
 
 class Pending(NamedTuple):
@@ -349,7 +341,8 @@ class Ledger(Application[UUID]):
         elif course.opened is not None:
             tz = course.opened.timezone
         else:
-            raise Refused("unknown-course", f"no course {event.course!r} has been opened")
+            rules.check(course, event)  # refuses it: an unknown course (or an id it may not be)
+            raise AssertionError(f"the rules took an event of the unopened course {event.course!r}")
         event = wire.localize(event, tz)
         event_id = line.id or wire.content_id(event)
         if event_id in elsewhere and elsewhere[event_id][0] != stream_id(event.course):
@@ -365,6 +358,15 @@ class Ledger(Application[UUID]):
             batch.skipped += 1
             return
         position = batch.head + len(batch.new) + 1
+        if line.sealed and batch.head:
+            # Text is sealed by its field, never taken as sealed for its looks: a line may carry a
+            # sealed token (its key destroyed) only into an empty store, from an export (ADR 10).
+            raise Refused(
+                "restore-empty-store",
+                f"sealed ({', '.join(line.sealed)}) carries material whose key was destroyed, as an export "
+                f"writes it; a line carries it only into an empty store, and this one holds {batch.head} "
+                "events: drop sealed to import the text as new, sealed like any other",
+            )
         if batch.restoring:
             recorded_at, recorded_by = _restored_envelope(batch, line, position, now)
             batch.restored_salts[event_id] = line.salt
@@ -377,7 +379,6 @@ class Ledger(Application[UUID]):
             )
         else:
             recorded_at, recorded_by = now, actor
-        rules.check(course, event)
         record = Recorded(
             id=event_id,
             position=position,
@@ -385,6 +386,8 @@ class Ledger(Application[UUID]):
             recorded_by=recorded_by,
             event=event,
         )
+        # Judged at `now`: the write records it at the store's clock, never earlier (`_place`).
+        rules.check_record(course, record)
         course.apply(record)
         batch.new.append((record, line.keys))
 
@@ -581,6 +584,7 @@ def _restored_envelope(batch: _Batch, line: wire.Line, position: int, now: datet
             f"this line lacks {', '.join(lacking)}",
         )
     assert line.seq is not None and line.recorded_at is not None and line.recorded_by is not None
+    rules.no_nul("recorded_by", line.recorded_by)
     if line.salt is None and batch.restore_salted:
         # A store salts every leaf since ADR 18; only events recorded before lack a salt.
         raise Refused(
@@ -599,14 +603,14 @@ def _restored_envelope(batch: _Batch, line: wire.Line, position: int, now: datet
         )
     recorded_at = _utc(line.recorded_at)
     if recorded_at > now:
-        raise Refused("restore-future", f"recorded_at {_iso(recorded_at)} is later than now ({_iso(now)})")
+        raise Refused("restore-future", f"recorded_at {clock.iso(recorded_at)} is later than now ({clock.iso(now)})")
     # Lines the checkpoint covers are the original's very bytes (checked before anything is
     # written): a step back there is the original's, e.g. two writers' clocks before ADR 10.
     proven = batch.expected is not None and position <= batch.expected.size
     if batch.last_recorded_at is not None and recorded_at < batch.last_recorded_at and not proven:
         raise Refused(
             "restore-order",
-            f"recorded_at {_iso(recorded_at)} is earlier than {_iso(batch.last_recorded_at)} of the line "
+            f"recorded_at {clock.iso(recorded_at)} is earlier than {clock.iso(batch.last_recorded_at)} of the line "
             "before: an export lists events in the order they were recorded",
         )
     batch.last_recorded_at = recorded_at
@@ -644,14 +648,10 @@ def _utc(moment: datetime) -> datetime:
         raise clock.BadInstant(f"recorded_at {error}") from None
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def _shown(value: object) -> str:
     """An envelope field's value as a line would carry it."""
     if isinstance(value, datetime):
-        return _iso(value)
+        return clock.iso(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     return "none" if value is None else str(value)

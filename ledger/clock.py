@@ -74,6 +74,11 @@ def local(moment: datetime, tz: str) -> datetime:
     return moment.astimezone(zone(tz))
 
 
+def iso(moment: datetime) -> str:
+    """An instant as the ledger writes it in messages: ISO 8601, UTC as `Z`."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def now() -> datetime:
     """The current instant in UTC."""
     return datetime.now(UTC)

@@ -184,6 +184,10 @@ class Course:
         self.retractions: dict[UUID, Recorded[ev.EventRetracted]] = {}
         self.openings: list[Recorded[ev.CourseOpened]] = []
         self.applications: dict[str, Applicant] = {}
+        self._seats = 0  # participants: accepted applicants not withdrawn (`seats_taken`)
+        # Each student's latest application record, retracted ones too: its material is sealed
+        # under the student's keys whether or not the application counts (for erasure).
+        self.applied: dict[str, Recorded[ev.ApplicationSubmitted]] = {}
         self.preferences: Chosen[str, ev.GroupPreferenceRegistered] = Chosen.last()
         self.allocations: list[Recorded[ev.GroupsAllocated]] = []
         self.group_changes: dict[str, list[Recorded[ev.GroupChanged]]] = {}
@@ -220,6 +224,8 @@ class Course:
         self.records.append(record)
         self.by_id[record.id] = record
         event = record.event
+        if isinstance(event, ev.ApplicationSubmitted):
+            self.applied[event.student] = narrowed(record, event)
         if isinstance(event, ev.EventRetracted):
             # A retraction of a retraction, or of what is already retracted, changes nothing;
             # nor does one of the opening, which every other event rests on (the rules refuse
@@ -247,15 +253,17 @@ class Course:
             case ev.CourseOpened():
                 self.openings.append(narrowed(record, e))
             case ev.ApplicationSubmitted():
+                replaced = self.applications.get(e.student)
+                self._seats -= replaced is not None and replaced.participant
                 self.applications[e.student] = Applicant(narrowed(record, e))
             # A view may hold a decision without its application (an `at` set before
             # the application's): the fold skips it rather than fail the view.
             case ev.ApplicationAccepted() if e.student in self.applications:
-                self.applications[e.student].accepted = narrowed(record, e)
+                self._decide(self.applications[e.student], "accepted", record)
             case ev.ApplicationRejected() if e.student in self.applications:
                 self.applications[e.student].rejected = narrowed(record, e)
             case ev.ApplicationWithdrawn() if e.student in self.applications:
-                self.applications[e.student].withdrawn = narrowed(record, e)
+                self._decide(self.applications[e.student], "withdrawn", record)
             case ev.GroupPreferenceRegistered():
                 self.preferences.add(e.student, narrowed(record, e))
             case ev.GroupsAllocated():
@@ -305,11 +313,12 @@ class Course:
             case ev.ApplicationSubmitted():
                 application = self.applications.get(e.student)
                 if application is not None and application.submitted is record:
+                    self._seats -= application.participant
                     del self.applications[e.student]
             case ev.ApplicationAccepted() | ev.ApplicationRejected() | ev.ApplicationWithdrawn():
                 application = self.applications.get(e.student)
                 if application is not None:
-                    application.forget(record)
+                    self._decide(application, None, record)
             case ev.GroupPreferenceRegistered():
                 self.preferences.discard(e.student, record)
             case ev.GroupsAllocated():
@@ -383,8 +392,17 @@ class Course:
         return application is not None and application.accepted is not None
 
     def seats_taken(self) -> int:
-        """How many participants hold a seat."""
-        return sum(1 for a in self.applications.values() if a.participant)
+        """How many participants hold a seat (counted as the fold goes: asked on every acceptance)."""
+        return self._seats
+
+    def _decide(self, application: Applicant, slot: str | None, record: Recorded) -> None:
+        """Set a decision of `application` (None: forget `record`), keeping the count of seats."""
+        before = application.participant
+        if slot is None:
+            application.forget(record)
+        else:
+            setattr(application, slot, record)
+        self._seats += application.participant - before
 
     def deadline(self, assignment: str) -> datetime:
         """The course's deadline of `assignment` in view: the latest change, else the published one."""
@@ -398,3 +416,13 @@ class Course:
     def erased_students(self) -> set[str]:
         """Students whose application material has been destroyed."""
         return {s for r in self.erasures for s in r.event.students}
+
+    def holding_material(self) -> list[str]:
+        """Students whose application material is still held, in order of application: everyone
+        who applied (a retracted application too: its text is sealed under the same keys) and was
+        not erased since their latest application."""
+        erased_at: dict[str, int] = {}
+        for erasure in self.erasures:
+            for student in erasure.event.students:
+                erased_at[student] = max(erased_at.get(student, 0), erasure.position)
+        return [s for s, r in self.applied.items() if erased_at.get(s, 0) < r.position]

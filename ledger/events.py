@@ -57,7 +57,8 @@ class Words(Protocol):
         ...
 
 
-def _ids(value: object) -> tuple[str, ...]:
+def ids_in(value: object) -> tuple[str, ...]:
+    """The ids a field holds: one (`student`), several (`team`), or the keys of a mapping (`allocation`)."""
     if isinstance(value, str):
         return (value,)
     if isinstance(value, Mapping):
@@ -78,11 +79,11 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
     def concerned_students(self) -> tuple[str, ...]:
         """The students this event names (a hand-in: its team)."""
-        return tuple(s for name in self.concerns.students for s in _ids(getattr(self, name)))
+        return tuple(s for name in self.concerns.students for s in ids_in(getattr(self, name)))
 
     def concerned_assignments(self) -> tuple[str, ...]:
         """The assignments this event is about."""
-        return tuple(a for name in self.concerns.assignments for a in _ids(getattr(self, name)))
+        return tuple(a for name in self.concerns.assignments for a in ids_in(getattr(self, name)))
 
     def describe(self, say: Words) -> str:
         """What this event says, in one line of the audit trail."""

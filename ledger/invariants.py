@@ -300,7 +300,7 @@ class _Checker:
             registered.setdefault(student, r)
             if student not in self.admitted:
                 self.bad("not-a-participant", f"exam registration of {student!r}")
-            if not any(c.position < r.position for c in closures):
+            if not any(c.position < r.position and c.event.at <= r.event.at for c in closures):
                 self.bad("coursework-open", f"exam registration of {student!r} before coursework is closed")
             view = Course.fold(self.name, visible(self.records, as_of=r.event.at))
             if view.is_participant(student):
@@ -311,7 +311,7 @@ class _Checker:
             g = r.event
             if g.grade not in ev.GRADES:
                 self.bad("grade-scale", f"grade {g.grade} of {g.student!r}")
-            if g.student not in registered:
+            if g.student not in registered or g.at < registered[g.student].event.at:
                 self.bad("not-registered", f"grade of {g.student!r}")
 
     # -- erasure -------------------------------------------------------------
@@ -321,14 +321,20 @@ class _Checker:
         for r in self.records:
             if isinstance(r.event, ev.ApplicationMaterialErased) and r.id not in live:
                 self.bad("retract-erasure", f"the erasure at position {r.position} is retracted; its keys are gone")
-        erased: set[str] = set()
+        # An erasure erases what an application sealed, whether or not the application counts now.
+        applied: dict[str, list[int]] = defaultdict(list)
+        for r in self.records:
+            if isinstance(r.event, ev.ApplicationSubmitted):
+                applied[r.event.student].append(r.position)
+        erased: dict[str, int] = {}
         for r in self.of(ev.ApplicationMaterialErased):
             for student in r.event.students:
-                if student not in self.applications:
+                before = [p for p in applied.get(student, ()) if p < r.position]
+                if not before:
                     self.bad("unknown-student", f"erasure names {student!r}")
-                if student in erased:
+                elif student in erased and max(before) < erased[student]:
                     self.bad("erased-twice", f"{student!r}")
-                erased.add(student)
+                erased[student] = r.position
             for student, application in self.applications.items():
                 if application.position < r.position and not self._decided(student):
                     self.bad("selection-open", f"{student!r} is undecided after the erasure at position {r.position}")

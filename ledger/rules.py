@@ -9,10 +9,16 @@ group's seats in a later week). Retractions are checked in `ledger.retractions`.
 
 from __future__ import annotations
 
+import re
+import typing
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, TypeVar
 from uuid import UUID
+
+import msgspec
 
 from ledger import clock, coursework, groups, retractions
 from ledger import events as ev
@@ -22,13 +28,137 @@ from ledger.events import Recorded
 
 E = TypeVar("E", bound=ev.Event)
 
+# How far an event's `at` may lie after its `recorded_at`: writers' clocks that disagree (NTP keeps
+# them within milliseconds; a laptop's may drift by minutes). Anything later is a typo or a forgery.
+CLOCK_SKEW = timedelta(minutes=5)
 
-def check(course: Course, event: ev.Event) -> None:
-    """Raise `Refused` if `event` may not be appended to `course`."""
+
+def check_record(course: Course, record: Recorded, stored: bytes | None = None) -> None:
+    """Raise `Refused` if `record` may not be appended to `course`: the rules, and its time.
+
+    The one decision an append takes on a new record, and `verify` takes again on every
+    stored one (`stored`: the bytes it is stored as, which spare `check_text` encoding it).
+    """
+    check_time(record.event, record.recorded_at)
+    check(course, record.event, stored)
+
+
+def check_time(event: ev.Event, recorded_at: datetime) -> None:
+    """Refuse an event that happened after it is recorded (`future`), beyond `CLOCK_SKEW`.
+
+    The rules would count it at once, while every view hides it until its `at`
+    comes (SPEC §2): what the views show would not be what decisions rest on.
+    """
+    if event.at > recorded_at + CLOCK_SKEW:
+        raise Refused(
+            "future",
+            f"at {clock.iso(event.at)} is later than it is recorded ({clock.iso(recorded_at)}): record what has happened",
+        )
+
+
+def check(course: Course, event: ev.Event, encoded: bytes | None = None) -> None:
+    """Raise `Refused` if `event` may not be appended to `course` (its time aside: `check_record`)."""
+    check_text(event, encoded)
     if course.opened is None and not isinstance(event, ev.CourseOpened):
         raise Refused("unknown-course", f"no course {event.course!r} has been opened")
     # Every event type has its entry, if only `no_rule` (tests/test_event_facts.py).
     CHECKS[type(event)](course, event)
+
+
+# A control character in an id is never meant (and SQLite's and PostgreSQL's text disagree on NUL).
+_NOT_IN_IDS = re.compile("[\x00-\x1f\x7f]")
+# How a field holds its text: one string (or None), several, a mapping's keys and values, groups.
+_ONE, _MANY, _MAPPING, _GROUPS, _GROUP_IDS = range(5)
+_encoder = msgspec.json.Encoder()
+_GROUP_FIELDS: dict[type[ev.Event], tuple[str, ...]] = {
+    ev.CourseOpened: ("groups",),
+    ev.GroupChanged: ("group",),
+    ev.GroupVisited: ("group",),
+    ev.GroupPreferenceRegistered: ("priorities",),
+    ev.GroupsAllocated: ("allocation",),  # its keys are students (concerns), its values groups
+}
+
+
+def check_text(event: ev.Event, encoded: bytes | None = None) -> None:
+    """Refuse an empty id (`empty-id`) or a control character in one, and a NUL anywhere (`control-character`).
+
+    The one check of every id and text field, on every append path (CLI,
+    import, restore) and in `verify`'s replay. Free text may hold tab, newline
+    and the other control characters a person can type; only NUL is refused
+    there, which no text store keeps alike (PostgreSQL's text and jsonb refuse it).
+    Fields are walked by a plan made once per event type: this runs on every
+    event of an import and of `verify`. `encoded`: JSON that holds the event (its stored
+    envelope), searched for NUL instead of encoding the event again.
+    """
+    ids, texts = _plans(type(event))
+    for name, shape in ids:
+        if shape == _ONE:
+            value = getattr(event, name)
+            if not value or value.isspace() or not value.isprintable():
+                _check_id(name, value)
+            continue
+        for value in _values(getattr(event, name), shape):
+            if not value or value.isspace() or not value.isprintable():
+                _check_id(name, value)
+    # JSON writes a NUL as its escape: one search of the encoded event, and the fields only if it is there
+    # (or a text spells the escape out).
+    if b"\\u0000" in (encoded if encoded is not None else _encoder.encode(event)):
+        for name, shape in texts:
+            for value in _values(getattr(event, name), shape):
+                no_nul(name, value)
+
+
+def _check_id(field: str, value: str) -> None:
+    if not value.strip():
+        raise Refused("empty-id", f"{field} is empty; give the {field} an id")
+    bad = _NOT_IN_IDS.search(value)
+    if bad:  # (other characters Python does not call printable, e.g. a no-break space, are left alone)
+        raise Refused("control-character", f"{field} {value!r} holds the control character U+{ord(bad.group()):04X}")
+
+
+def no_nul(field: str, text: str) -> None:
+    """Refuse a NUL in the text of `field` (`control-character`)."""
+    if "\x00" in text:
+        raise Refused("control-character", f"{field} {text!r} holds the control character U+0000 (NUL)")
+
+
+def _values(value: Any, shape: int) -> tuple[str, ...] | Iterator[str]:
+    if shape == _ONE:
+        return () if value is None else (value,)
+    if shape == _MANY:
+        return value  # type: ignore[no-any-return]
+    if shape == _MAPPING:
+        return (text for pair in value.items() for text in pair)
+    if shape == _GROUP_IDS:
+        return (group.id for group in value)
+    return (text for group in value for text in (group.id, group.slot))
+
+
+@cache
+def _plans(cls: type[ev.Event]) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
+    """The fields of `cls` that hold ids, and those that hold any text, each with its shape."""
+    shapes: dict[str, int] = {}
+    for field in msgspec.structs.fields(cls):
+        kind, args = typing.get_origin(field.type), typing.get_args(field.type)
+        if field.type is str or (args and set(args) == {str, type(None)}):
+            shapes[field.name] = _ONE
+        elif kind is tuple and args[0] is str:
+            shapes[field.name] = _MANY
+        elif kind is dict:
+            shapes[field.name] = _MAPPING
+        elif kind is tuple and args[0] is ev.Group:
+            shapes[field.name] = _GROUPS
+    named = ("course", *cls.concerns.students, *cls.concerns.assignments, *_GROUP_FIELDS.get(cls, ()))
+    ids = tuple((name, _GROUP_IDS if shapes[name] == _GROUPS else shapes[name]) for name in dict.fromkeys(named))
+    return ids, tuple(shapes.items())
+
+
+def ids_of(event: ev.Event) -> Iterator[tuple[str, str]]:
+    """Every id `event` names, with the field that names it: course, students, assignments, groups."""
+    ids, _ = _plans(type(event))
+    for name, shape in ids:
+        for value in _values(getattr(event, name), shape):
+            yield name, value
 
 
 def no_rule(course: Course, event: ev.Event) -> None:
@@ -277,7 +407,8 @@ def _handed_in(course: Course, e: ev.SubmissionHandedIn) -> None:
     if not e.team:
         raise Refused("team-empty", f"a hand-in for {e.assignment!r} names no student")
     team_size(course.opened.max_team_size, e)
-    repeated = [s for s, n in Counter(e.team).items() if n > 1]
+    # (Counted only when the set shows a repeat: this runs on every hand-in of an import and of `verify`.)
+    repeated = [s for s, n in Counter(e.team).items() if n > 1] if len(set(e.team)) < len(e.team) else []
     if repeated:
         raise Refused("team-repeats", f"student {repeated[0]!r} is named twice in the team")
     team = frozenset(e.team)
@@ -385,6 +516,13 @@ def _exam_registered(course: Course, e: ev.ExamRegistered) -> None:
     _participant(course, e.student)
     if course.closed is None:
         raise Refused("coursework-open", f"coursework of {course.name} is not closed; cannot register {e.student!r}")
+    if e.at < course.closed.event.at:
+        tz = course.opened.timezone
+        raise Refused(
+            "coursework-open",
+            f"registration of {e.student!r} at {clock.local(e.at, tz).isoformat()} is before coursework of "
+            f"{course.name} was closed ({clock.local(course.closed.event.at, tz).isoformat()})",
+        )
     if e.student in course.exam:
         raise Refused("registered-twice", f"{e.student!r} is already registered for the exam")
     failed = coursework.fails_if(course, e.student, e.at)
@@ -401,6 +539,15 @@ def _graded(course: Course, e: ev.ExamGraded) -> None:
         raise Refused("grade-scale", f"grade {e.grade} is not on the scale {' '.join(map(str, ev.GRADES))}")
     if e.student not in course.exam:
         raise Refused("not-registered", f"{e.student!r} is not registered for the exam")
+    registered = course.exam[e.student].event.at
+    if e.at < registered:
+        assert course.opened is not None
+        tz = course.opened.timezone
+        raise Refused(
+            "not-registered",
+            f"a grade of {e.student!r} at {clock.local(e.at, tz).isoformat()} is before their exam registration "
+            f"({clock.local(registered, tz).isoformat()})",
+        )
 
 
 def _erased(course: Course, e: ev.ApplicationMaterialErased) -> None:
@@ -412,10 +559,11 @@ def _erased(course: Course, e: ev.ApplicationMaterialErased) -> None:
         )
     if not e.students:
         raise Refused("nothing-to-erase", f"no application material of {course.name} is left to erase")
-    erased = course.erased_students()
+    holding = set(course.holding_material())
     for student in e.students:
-        _application(course, student)
-        if student in erased:
+        if student not in course.applied:
+            raise Refused("unknown-student", f"student {student!r} has not applied to {course.name}")
+        if student not in holding:
             raise Refused("erased-twice", f"the material of {student!r} is already erased")
 
 

@@ -164,7 +164,7 @@ def selected_course(store: str, tag: str = "selected") -> Any:
 def erasure(ledger: Any) -> ev.ApplicationMaterialErased:
     """The erasure of every applicant's material not yet erased."""
     course = ledger.course(COURSE)
-    students = tuple(s for s in course.applications if s not in course.erased_students())
+    students = tuple(course.holding_material())
     return ev.ApplicationMaterialErased(course=COURSE, at=T0 + timedelta(days=3), students=students)
 
 

@@ -66,7 +66,6 @@ def _forge(store: str, event: ev.Event, recorded_at: datetime, recorded_by: str)
 # -- 1. erasure dodged by retracting the application ---------------------------------
 
 
-@finding(1, "a retracted application keeps its keys through erase-material: its material stays readable")
 def test_a_retracted_application_is_erased_like_any_other(store_url: str) -> None:
     semester(store_url)
     ledger = Ledger(store_url)
@@ -87,7 +86,6 @@ def test_a_retracted_application_is_erased_like_any_other(store_url: str) -> Non
 # -- 2. an excluded student registers for the exam by backdating ------------------------
 
 
-@finding(2, "register-exam --at before the closing of coursework escapes both coursework-open and excluded")
 def test_a_backdated_exam_registration_of_an_excluded_student_is_refused(sqlite_path: str) -> None:
     semester(sqlite_path)  # Ada passed A01, handed in nothing else
     _ok(run(sqlite_path, "publish", "A04", "--title", "Week A04", "--deadline", "2025-05-05T10:00:00+02:00",
@@ -101,7 +99,6 @@ def test_a_backdated_exam_registration_of_an_excluded_student_is_refused(sqlite_
     assert count(sqlite_path) == size
 
 
-@finding(2, "a grade dated before its exam registration (even before the course opened) is recorded")
 def test_a_grade_dated_before_its_registration_is_refused(sqlite_path: str) -> None:
     semester(sqlite_path)
     _ok(run(sqlite_path, "close-coursework", "--at", CLOSED_AT))
@@ -113,7 +110,6 @@ def test_a_grade_dated_before_its_registration_is_refused(sqlite_path: str) -> N
 # -- 3. erasure dodged with the `sealed` envelope field ----------------------------------
 
 
-@finding(3, "an import line's `sealed` makes any token-shaped text skip sealing; it survives erase-material")
 def test_text_named_sealed_in_a_new_line_is_sealed_and_erased(store_url: str) -> None:
     semester(store_url)
     secret = b"I have a chronic illness and this course is my last chance"
@@ -164,7 +160,6 @@ def test_no_escape_sequence_from_the_ledger_reaches_the_terminal(hostile_store: 
 # -- 5. empty ids ------------------------------------------------------------------------
 
 
-@finding(5, "empty course, student and assignment ids are recorded (an empty course cannot be named again)")
 @pytest.mark.parametrize(
     "command",
     [
@@ -187,7 +182,6 @@ def test_an_empty_id_is_refused(sqlite_path: str, command: list[str]) -> None:
 # -- 6. events dated in the future -------------------------------------------------------
 
 
-@finding(6, "an event dated in the future is counted by the rules but shown by no view until then")
 def test_the_seats_the_rules_count_are_the_seats_the_views_show(sqlite_path: str) -> None:
     semester(sqlite_path)  # capacity 3, Ada and Grace admitted
     typo = run(sqlite_path, "accept", ALAN, "--at", "2095-04-07T10:00:00+02:00")  # 2095 for 2025
@@ -196,16 +190,17 @@ def test_the_seats_the_rules_count_are_the_seats_the_views_show(sqlite_path: str
         assert "participants  3 of 3 seats" in shown, shown
     else:
         assert typo.exit_code == 1
-    # Either way, what the views say is what the next decision is judged on.
-    late = run(sqlite_path, "accept", KURT, "--at", "2025-04-08T10:00:00+02:00")
+    # Either way, what the views say is what the next decision is judged on. (The views are read
+    # before it, and it is Alan's acceptance: Kurt applied late, and is refused while Alan is undecided
+    # whatever the seats, so his acceptance could not tell.)
     admitted = _ok(run(sqlite_path, "export", "admission", "--format", "csv")).output
+    late = run(sqlite_path, "accept", ALAN, "--at", "2025-04-08T10:00:00+02:00")
     assert (late.exit_code == 0) == (admitted.count("\n") - 1 < 3)
 
 
 # -- 7. verify passes over what was appended behind the program's back -------------------
 
 
-@finding(7, "verify passes a store to which rule-breaking events were appended outside the program")
 def test_verify_finds_an_appended_event_that_breaks_a_rule(sqlite_path: str) -> None:
     semester(sqlite_path)  # capacity 3: Ada and Grace admitted
     _ok(run(sqlite_path, "accept", ALAN, "--at", "2025-04-07T10:00:00+02:00"))
@@ -215,7 +210,6 @@ def test_verify_finds_an_appended_event_that_breaks_a_rule(sqlite_path: str) -> 
     assert run(sqlite_path, "verify").exit_code == 1
 
 
-@finding(7, "verify passes a log whose recorded_at runs backwards, which --known-at relies on")
 def test_verify_finds_a_backdated_record(sqlite_path: str) -> None:
     semester(sqlite_path)
     rejected = ev.ApplicationRejected(course=COURSE, at=datetime(2025, 4, 7, 9, tzinfo=UTC), student=ALAN, reason="x")
@@ -250,7 +244,6 @@ def writer_url(fresh_postgres_url: str) -> Iterator[str]:
             conn.execute(f"DROP ROLE {role}")
 
 
-@finding(7, "the PostgreSQL writer role appends a rule-breaking, backdated event, and verify passes")
 def test_the_writer_role_cannot_append_what_the_rules_refuse(writer_url: str) -> None:
     _ok(run(writer_url, "accept", ALAN, "--at", "2025-04-07T10:00:00+02:00"))
     fourth = ev.ApplicationAccepted(course=COURSE, at=datetime(2025, 4, 7, 9, tzinfo=UTC), student=KURT)
@@ -458,13 +451,11 @@ def _opening_and_application(**application: str) -> str:
     return json.dumps({"course": "c1", **opened}) + "\n" + json.dumps({"course": "c1", **applied}) + "\n"
 
 
-@finding(14, "a student id with a NUL: SQLite records it, PostgreSQL fails the import with a driver message, no line")
 def test_a_nul_in_a_student_id_is_refused_naming_its_line(store_url: str) -> None:
     refused = run(store_url, "import", "-", input=_opening_and_application(student="1000\x0001"))
     assert refused.exit_code == 1 and "line 2" in refused.output, refused.output
 
 
-@finding(14, "a NUL in the first application's prerequisite fails on PostgreSQL (its KEK trigger casts to jsonb)")
 def test_a_nul_in_a_prerequisite_is_recorded_or_refused_by_a_rule_on_postgres(fresh_postgres_url: str) -> None:
     result = run(fresh_postgres_url, "import", "-", input=_opening_and_application(prerequisite="M\x00L"))
     assert result.exit_code == 0 or "line 2" in result.output, result.output
@@ -491,9 +482,10 @@ def test_a_wrong_password_is_named(postgres_url: str, monkeypatch: pytest.Monkey
 def test_a_known_at_view_knows_only_the_courses_recorded_by_then(sqlite_path: str) -> None:
     from tests.recording import clock_at
 
-    with clock_at(datetime(2025, 3, 1, tzinfo=UTC)):
+    # Each recorded after it happened (the rule `future`).
+    with clock_at(datetime(2025, 5, 1, tzinfo=UTC)):
         semester(sqlite_path)
-    with clock_at(datetime(2025, 9, 1, tzinfo=UTC)):
+    with clock_at(datetime(2025, 9, 2, tzinfo=UTC)):
         _ok(run(sqlite_path, "open-course", "secret-course-2026", "--title", "T", "--capacity", "2",
                 "--application-deadline", "2026-04-04T23:59", "--registration-deadline", "2026-04-11T12:00",
                 "--group", "g1:Thu 11:00:2", "--at", "2025-09-01T10:00"))  # fmt: skip

@@ -304,7 +304,7 @@ def extended(tmp_path) -> str:
     Every event is recorded at a fixed instant, so that outputs are exact.
     """
     path = str(tmp_path / "ledger.sqlite")
-    with clock_at(datetime(2025, 4, 10, 8, tzinfo=UTC)):
+    with clock_at(datetime(2025, 4, 15, 8, tzinfo=UTC)):  # after the semester's last event (the rule `future`)
         semester(path)
     with clock_at(datetime(2025, 4, 20, 10, tzinfo=UTC)):
         ok(path, "extend", ADA, "A02", "--until", "2025-04-23T10:00", "--reason", "ill for three days",

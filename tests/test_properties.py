@@ -172,7 +172,9 @@ def history(drawn: list[Intent]) -> list[Recorded]:
 
     def keep(event: ev.Event) -> None:
         position = len(records) + 1
-        record = Recorded(uuid.UUID(int=position), position, T0 + timedelta(minutes=position), "p", event)  # type: ignore[arg-type]
+        # Recorded a minute after the last, and never before it happened (the rule `future`).
+        recorded_at = max(records[-1].recorded_at + timedelta(minutes=1) if records else T0, event.at)
+        record = Recorded(uuid.UUID(int=position), position, recorded_at, "p", event)  # type: ignore[arg-type]
         courses[event.course].apply(record)
         records.append(record)
 
@@ -279,8 +281,9 @@ def test_catching_up_in_any_chunks_equals_rebuild_and_a_plain_fold(
                 while done < len(raw):
                     step = cuts[i % len(cuts)]
                     cut = [json.loads(line) for line in raw[done : done + step]]
-                    # One import per cut, recorded when its first event was (the store's clock).
-                    append_as_recorded(ledger, [{**line, "recorded_at": cut[0]["recorded_at"]} for line in cut])
+                    # One import per cut, recorded when its last event was (the store's clock; none is
+                    # recorded before it happened).
+                    append_as_recorded(ledger, [{**line, "recorded_at": cut[-1]["recorded_at"]} for line in cut])
                     done, i = done + step, i + 1
                     views.catch_up()
                 incremental = dump(views)

@@ -109,7 +109,7 @@ def test_events_inserted_without_ids_are_in_the_log_and_verify(factory: Any) -> 
         def head(self) -> tuple[int, bytes | None]:
             return recorder.head()  # type: ignore[no-any-return]
 
-    assert integrity.verify(Stub()).ok
+    assert integrity.verify(Stub(), rules=False).ok  # the log; its payloads are eventsourcing's, not events
 
 
 def test_a_failed_insert_leaves_neither_events_nor_log(factory: Any) -> None:

@@ -214,8 +214,8 @@ def test_a_newer_export_restores_against_an_older_checkpoint(store: str, tmp_pat
     [
         # a grade, a name: any edit of content
         (lambda b: [*b[:12], {**b[12], "title": "Week A01 (easy)"}, *b[13:]], "are not the checkpoint's"),
-        # backdated, order kept
-        (lambda b: [{**b[0], "recorded_at": "2020-01-01T00:00:00Z"}, *b[1:]], "are not the checkpoint's"),
+        # backdated, order kept (and after it happened: before, the rule `future` would refuse it first)
+        (lambda b: [{**b[0], "recorded_at": "2025-03-04T00:00:00Z"}, *b[1:]], "are not the checkpoint's"),
         # someone else recorded it
         (lambda b: [*b[:-1], {**b[-1], "recorded_by": "mallory"}], "are not the checkpoint's"),
         # an older backup than the checkpoint
@@ -412,7 +412,7 @@ def test_no_import_into_a_store_with_events_backdates_or_impersonates(
     steps: list[tuple[int, dict[str, Any]]], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     store = str(tmp_path_factory.mktemp("p") / "ledger.sqlite")
-    start = datetime(2025, 3, 3, 12, tzinfo=UTC)
+    start = datetime(2025, 3, 10, 12, tzinfo=UTC)  # after the applications happened (the rule `future`)
     with closing(Ledger(store)) as ledger:
         with clock_at(start):
             ledger.import_lines([jsonl(course_opened()).encode()], "lecturer")

@@ -16,7 +16,7 @@ from ledger import vault, wire
 from ledger.app import Ledger
 from projections.events import lines as export_lines
 from projections.runner import Views
-from tests.cli_helpers import ALAN, COURSE, KURT, run, semester
+from tests.cli_helpers import ALAN, COURSE, KURT, course_opened, run, semester
 from tests.contract_helpers import store_files
 
 EVENT_ID = UUID("0b6c3f0e-8a1d-4c52-9d3e-7f1a2b3c4d5e")
@@ -258,13 +258,14 @@ def test_a_bad_material_envelope_is_refused_and_nothing_written(tmp_path: Path, 
 
 
 def test_a_line_naming_a_sealed_token_keeps_it(tmp_path: Path) -> None:
-    """An export names the fields whose key was destroyed; only those are kept as tokens."""
+    """An export names the fields whose key was destroyed; only those are kept as tokens (into an empty store:
+    tests/test_write_trust.py refuses them into one with events)."""
     store = str(tmp_path / "ledger.sqlite")
-    semester(store)
     token = vault.seal(KEY, OTHER_ID, "statement", STATEMENT)
     fields = msgspec.to_builtins(application(statement=token))
     line = {"id": str(OTHER_ID), "sealed": ["statement"], "type": "ApplicationSubmitted", **fields}
-    assert run(store, "import", "-", input=msgspec.json.encode(line) + b"\n").exit_code == 0
+    opened = msgspec.json.encode({"course": COURSE, **course_opened()})
+    assert run(store, "import", "-", input=opened + b"\n" + msgspec.json.encode(line) + b"\n").exit_code == 0
     ledger = Ledger(store)
     try:
         record = ledger.course(COURSE).applications["231077"].submitted

@@ -376,7 +376,10 @@ def test_weeks_at_the_ends_of_the_calendar_raise_nothing(store: str) -> None:
         visit(log, "1", "g1", 5, at=T0 + timedelta(days=3))
     assert (caught.value.rule, caught.value.detail) == ("week", "week 5 of c would be after the year 9999")
     # Through the command line: a change dated in 9999 and a view at the end of time.
-    moved = run(store, "change-group", GRACE, "g2", "--reason", "r", "--at", "9999-12-31T23:00+00:00")
+    from tests.recording import clock_at
+
+    with clock_at(datetime(9999, 12, 31, 23, 30, tzinfo=UTC)):  # recorded once it happened (the rule `future`)
+        moved = run(store, "change-group", GRACE, "g2", "--reason", "r", "--at", "9999-12-31T23:00+00:00")
     assert moved.exit_code == 0, moved.output
     for view in (("status",), ("export", "roster"), ("export", "sheet", "--group", "g1", "--assignment", "A01")):
         shown = run(store, *view, "--as-of", "9999-12-31T12:00+00:00")  # (23:00 UTC is in the year 10000 in Berlin)

@@ -59,7 +59,10 @@ CHECK_KEK = (
     "DECLARE latest bigint; made_by text; its_course text; "
     "BEGIN "
     "SELECT max(position) INTO latest FROM material_keks WHERE course = NEW.course; "
-    "SELECT e.topic, convert_from(e.state, 'UTF8')::jsonb -> 'event' ->> 'course' INTO made_by, its_course "
+    # jsonb cannot hold a NUL (U+0000): its escape is read as a space, which keeps the JSON whole
+    # (the rules refuse a NUL in a course id; text elsewhere may have been written by other hands).
+    "SELECT e.topic, replace(convert_from(e.state, 'UTF8'), '\\u0000', '\\u0020')::jsonb -> 'event' ->> 'course' "
+    "INTO made_by, its_course "
     "FROM ledger_log l JOIN {events} e "
     "ON e.originator_id = l.originator_id AND e.originator_version = l.originator_version "
     "WHERE l.position = NEW.position; "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -21,7 +22,9 @@ from ledger import events as ev
 from ledger import invariants, rules
 from ledger.course import Course
 from ledger.errors import Refused
-from ledger.events import Recorded
+from ledger.events import Envelope, Recorded, envelope_encoder
+from ledger.replay import Replay
+from ledger.streams import stream_id
 
 NAME = "c"
 T0 = datetime(2025, 3, 3, 8, tzinfo=UTC)
@@ -243,6 +246,7 @@ def indexes(course: Course) -> dict[str, object]:
         "exam": {s: r.id for s, r in course.exam.items()},
         "grades": {s: r.id for s, r in course.grades.items()},
         "erasures": ids(course.erasures),
+        "seats": course.seats_taken(),
     }
 
 
@@ -250,6 +254,7 @@ def indexes(course: Course) -> dict[str, object]:
 @given(st.integers(1, 3), st.integers(1, 2), st.integers(1, 2), steps)
 def test_every_rule_holds_after_any_accepted_sequence(capacity: int, g1: int, g2: int, drawn: list[Step]) -> None:
     course, _ = replay(capacity, g1, g2, drawn)
+    assert course.seats_taken() == len(course.participants())  # the count the fold keeps
     # Forgetting a retracted record leaves the indexes a fold of what counts would build.
     assert indexes(course) == indexes(Course.fold(NAME, course.live()))
     assert indexes(course) == indexes(course.view())
@@ -289,3 +294,64 @@ def test_the_checker_sees_what_the_rules_would_have_refused() -> None:
         course.apply(Recorded(uuid.uuid4(), len(course.records) + 1, at, "t", event))  # type: ignore[arg-type]
     rules_broken = {v.rule for v in invariants.violations(NAME, course.records)}
     assert rules_broken == {"capacity", "group-full", "not-registered"}
+
+
+def record_as_stored(course: Course, drawn: list[Step], early: list[bool]) -> tuple[Course, Counter[str]]:
+    """Offer every step to the append path's decision (`rules.check_record`), recorded by a store's clock.
+
+    The clock never runs backwards; it reaches each event's `at` when it is offered, unless the step is
+    drawn `early`: then it is offered before it happened (a typo of a year, a clock that lags), which
+    the rule `future` must refuse unless within the clock skew. Backdated steps come from `when`.
+    """
+    clock = T0
+    refused: Counter[str] = Counter()
+    for step, soon in zip(drawn, early, strict=False):
+        event = build(course, step)
+        if event is None:
+            continue
+        clock = clock + timedelta(minutes=1) if soon else max(clock + timedelta(minutes=1), event.at)
+        record = Recorded(uuid.uuid4(), len(course.records) + 1, clock, "t", event)  # type: ignore[arg-type]
+        try:
+            rules.check_record(course, record)
+        except Refused as refusal:
+            refused[refusal.rule] += 1
+            continue
+        course.apply(record)
+    return course, refused
+
+
+def replayed(course: Course) -> list[str]:
+    """What `verify`'s replay says of each stored record of `course` (all "" when it agrees)."""
+    replay = Replay()
+    stream = stream_id(NAME).bytes
+    return [
+        replay.take(r.position, stream, n, envelope_encoder.encode(Envelope(r.id, r.recorded_at, r.recorded_by, r.event)))
+        for n, r in enumerate(course.records, start=1)
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 2), st.integers(1, 2), steps, st.lists(st.booleans(), min_size=80, max_size=80))
+def test_what_the_append_path_accepts_verify_accepts_and_every_invariant_holds(
+    capacity: int, g1: int, g2: int, drawn: list[Step], early: list[bool]
+) -> None:
+    opened = Course.fold(NAME, [Recorded(uuid.uuid4(), 1, T0, "t", opening(capacity, g1, g2))])
+    course, _ = record_as_stored(opened, drawn, early)
+    assert invariants.violations(NAME, course.records) == []
+    assert [p for p in replayed(course) if p] == []
+    assert all(r.event.at <= r.recorded_at + rules.CLOCK_SKEW for r in course.records)
+
+
+def test_histories_offered_early_are_refused_as_future_and_the_replay_catches_a_forgery() -> None:
+    """The property above is not empty: `future` refuses, and a record the rules refuse is named by the replay."""
+    rng = random.Random(7)
+    refused: Counter[str] = Counter()
+    for _ in range(20):
+        drawn = [(*(rng.randrange(n) for n in (len(KINDS), 6, 6, 6, 201)), rng.randrange(10)) for _ in range(60)]
+        opened = Course.fold(NAME, [Recorded(uuid.uuid4(), 1, T0, "t", opening(3, 1, 2))])
+        _, n = record_as_stored(opened, semester_order(drawn), [rng.random() < 0.3 for _ in range(60)])  # type: ignore[arg-type]
+        refused += n
+    assert refused["future"] > 10 and refused["capacity"] + refused["decided-twice"] > 0
+    course = Course.fold(NAME, [Recorded(uuid.uuid4(), 1, T0, "t", opening(1, 1, 1))])
+    course.apply(Recorded(uuid.uuid4(), 2, T0, "t", ev.ExamGraded(course=NAME, at=T0, student="s0", grade=1.0)))
+    assert replayed(course)[1].startswith("the event at position 2 (ExamGraded) breaks rule not-registered")
