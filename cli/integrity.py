@@ -100,9 +100,9 @@ def _failed(problem: str) -> None:
 @click.command("receipt")
 @click.argument("event_id")
 @click.option("--size", type=click.IntRange(min=1), help="Prove inclusion in the log as it was at this size (default: now).")
-@click.option("-o", "--output", type=click.File("w"), default="-", help="Write to FILE instead of stdout.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-", help="Write to FILE instead of stdout.")
 @click.pass_obj
-def receipt(session: Session, event_id: str, size: int | None, output: IO[str]) -> None:
+def receipt(session: Session, event_id: str, size: int | None, output: str) -> None:
     """Print a receipt: one event as stored, with a proof that it is in the ledger.
 
     Checked offline with `verify-receipt` against a checkpoint of the same
@@ -122,7 +122,14 @@ def receipt(session: Session, event_id: str, size: int | None, output: IO[str]) 
         target = UUID(event_id)
     except ValueError:
         raise click.BadParameter(f"{event_id!r} is not an event id (a UUID)") from None
-    output.write(integrity.receipt(session.ledger(), target, size).to_json())
+    made = integrity.receipt(session.ledger(), target, size).to_json()
+    if output == "-":
+        click.echo(made, nl=False)
+        return
+    from cli.files import output as output_file
+
+    with output_file(output) as handle:  # owner-only, whole or not at all
+        handle.write(made.encode("utf-8"))
 
 
 @click.command("verify-receipt")
@@ -159,10 +166,13 @@ def verify_receipt(receipt_file: IO[bytes], checkpoint_file: IO[str]) -> None:
 
 
 @click.command("keygen")
-@click.argument("private_path", metavar="PRIVATE", type=click.Path(dir_okay=False, writable=True))
-@click.argument("public_file", metavar="PUBLIC", type=click.File("wb", lazy=True))
-def keygen(private_path: str, public_file: IO[bytes]) -> None:
+@click.argument("private_path", metavar="PRIVATE", type=click.Path(dir_okay=False))
+@click.argument("public_path", metavar="PUBLIC", type=click.Path(dir_okay=False))
+def keygen(private_path: str, public_path: str) -> None:
     """Make an Ed25519 key pair for signing checkpoints (PEM files).
+
+    Neither file may exist (a key is never overwritten); the private key is
+    readable by its owner only (0600) from the moment it exists.
 
     \b
     Example:
@@ -170,14 +180,21 @@ def keygen(private_path: str, public_file: IO[bytes]) -> None:
     """
     import os
 
+    from cli.files import OWNER_ONLY, create_new
     from ledger import checkpoint as cp
 
+    if os.path.abspath(private_path) == os.path.abspath(public_path):
+        raise click.UsageError("PRIVATE and PUBLIC must be two files")
+    for path in (private_path, public_path):
+        if os.path.lexists(path):
+            raise click.BadParameter(f"{path!r} exists already: a key file is never overwritten")
     private, public = cp.generate_keypair()
-    # Readable by its owner only, from the moment it exists.
-    descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(private)
-    public_file.write(public)
+    create_new(private_path, private, OWNER_ONLY)  # O_CREAT|O_EXCL: readable by its owner only from the start
+    try:
+        create_new(public_path, public, 0o644)
+    except Exception:
+        os.unlink(private_path)  # no half a key pair
+        raise
     click.echo("wrote the private key (keep it secret) and the public key (share it)")
 
 

@@ -55,7 +55,9 @@ class Output:
     def stream(self) -> Iterator[BinaryIO]:
         """The binary stream to write to: the `-o` file, or stdout."""
         if self.path and self.path != "-":
-            with open(self.path, "wb") as handle:
+            from cli.files import output
+
+            with output(self.path) as handle:  # owner-only, whole or not at all
                 yield handle
         else:
             sys.stdout.flush()

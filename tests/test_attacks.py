@@ -274,7 +274,6 @@ def lax_umask() -> Iterator[None]:
     os.umask(previous)
 
 
-@finding(8, "export events -o FILE writes the material keys and plaintext readable by everyone")
 def test_an_events_export_is_readable_by_its_owner_only(sqlite_path: str, tmp_path: Path, lax_umask: None) -> None:
     semester(sqlite_path)
     backup = tmp_path / "backup.jsonl"
@@ -286,7 +285,6 @@ def test_an_events_export_is_readable_by_its_owner_only(sqlite_path: str, tmp_pa
 # -- 9. keygen into an existing file -----------------------------------------------------
 
 
-@finding(9, "keygen writes the private key into an existing world-readable file (and overwrites a key)")
 def test_keygen_never_leaves_a_private_key_readable_by_others(tmp_path: Path, lax_umask: None) -> None:
     private = tmp_path / "auditor.key"
     private.write_text("an older key\n")
