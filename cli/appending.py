@@ -101,6 +101,8 @@ def _text_or_file(value: str) -> str:
                 return handle.read()
         except OSError as error:
             raise click.BadParameter(f"cannot read {value[1:]!r}: {error.strerror}") from None
+        except UnicodeDecodeError as error:
+            raise click.BadParameter(f"{value[1:]!r} is not UTF-8 text (byte {error.start + 1})") from None
     return value
 
 

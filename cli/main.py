@@ -48,6 +48,14 @@ class Session:
         return choose_course(self.ledger().courses(), None)
 
 
+def refuse_non_utf8(value: str, what: str) -> None:
+    """A usage error for text that is not UTF-8 (Python keeps such bytes of argv and the environment as surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise click.UsageError(f"{what} {value!r} is not UTF-8 text") from None
+
+
 def _login_name() -> str:
     import getpass
 
@@ -72,6 +80,11 @@ class LedgerGroup(click.Group):
         module = importlib.import_module(module_name)
         command: click.Command = next(c for c in module.COMMANDS if c.name == cmd_name)
         return command
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for arg in args:
+            refuse_non_utf8(arg, "argument")
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -137,6 +150,9 @@ def main(ctx: click.Context, store: str, course: str | None, actor: str | None) 
       subledger import samples/idl-2025.jsonl
       subledger status
     """
+    for name, value in (("--store", store), ("--course", course), ("--actor", actor)):
+        if value is not None:
+            refuse_non_utf8(value, name)  # also when it came from the environment
     ctx.obj = Session(store, course, actor)
 
 
