@@ -70,9 +70,14 @@ def verify(session: Session, checkpoint_file: IO[str] | None, trust_file: IO[byt
             trusted = cp.Checkpoint.parse(text)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="CHECKPOINT") from None
-        if trust_file is not None and not cp.verify_signature(text, trust_file.read()):
-            _failed("the checkpoint is not signed by the trusted key")
-            sys.exit(1)
+        if trust_file is not None:
+            try:
+                signed = cp.verify_signature(text, trust_file.read())
+            except ValueError as error:  # not a public key (a private one, say)
+                raise click.BadParameter(str(error), param_hint="--trust") from None
+            if not signed:
+                _failed("the checkpoint is not signed by the trusted key")
+                sys.exit(1)
     elif trust_file is not None:
         raise click.UsageError("--trust needs a CHECKPOINT to check")
     with terminal.progress("verifying the log") as tell:

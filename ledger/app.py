@@ -38,8 +38,8 @@ from ledger import clock, rules, vault, wire
 from ledger import events as ev
 from ledger.bulk import paused_gc
 from ledger.course import Course
-from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, Stale, StoreError, first_line
-from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
+from ledger.errors import BadLine, Damaged, ImportRejected, LedgerError, Refused, Stale, StoreError, first_line
+from ledger.events import Envelope, Recorded, envelope_encoder
 from ledger.leaves import new_salts
 from ledger.store import LogRow, cannot_open, is_postgres, material, sqlite_file, store_env
 from ledger.store.log import PositionTaken
@@ -80,7 +80,7 @@ class EnvelopeMapper(Mapper[UUID]):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        return envelope_decoder.decode(stored_event.state)
+        return ev.decode_stored(stored_event.state)
 
 
 def to_recorded(row: LogRow) -> Recorded:
@@ -92,7 +92,7 @@ def to_recorded(row: LogRow) -> Recorded:
 
 def record_from(position: int, state: bytes) -> Recorded:
     """The record stored as `state` at `position`."""
-    envelope = envelope_decoder.decode(state)
+    envelope = ev.decode_stored(state, position)
     return Recorded(envelope.id, position, envelope.recorded_at, envelope.recorded_by, envelope.event)
 
 
@@ -127,6 +127,7 @@ class _Batch:
     # destroys (judged on the course as it stood at the erasure).
     already_sealed: dict[UUID, frozenset[str]] = field(default_factory=dict)
     destroyed: dict[UUID, list[tuple[str, str]]] = field(default_factory=dict)
+    lines_of: dict[UUID, tuple[str, int]] = field(default_factory=dict)  # new records' ids: (course, line)
 
 
 class Ledger(Application[UUID]):
@@ -317,6 +318,7 @@ class Ledger(Application[UUID]):
                 self._decide_line(batch, line, actor, now, elsewhere)
                 if len(batch.new) > decided:
                     _note_material(batch, batch.new[-1][0], already_sealed)
+                    batch.lines_of[batch.new[-1][0].id] = (line.event.course, number)
             except Refused as refused:
                 batch.problems.append(_bad(number, refused))
             except clock.BadInstant as error:  # SPEC §2: an instant that needs a guess
@@ -347,6 +349,9 @@ class Ledger(Application[UUID]):
         event_id = line.id or wire.content_id(event)
         if event_id in elsewhere and elsewhere[event_id][0] != stream_id(event.course):
             raise Refused("id-conflict", f"event {event_id} exists in another course")
+        earlier = batch.lines_of.get(event_id)
+        if earlier is not None and earlier[0] != event.course:
+            raise Refused("id-conflict", f"event {event_id} is line {earlier[1]}'s, in course {earlier[0]!r}")
         existing = course.by_id.get(event_id)
         if existing is not None:
             stored = existing.position <= batch.head
@@ -450,7 +455,14 @@ class Ledger(Application[UUID]):
                 raise PositionTaken(f"the store holds {head} events now; a restore needs an empty one")
             placed = self._place(batch, head)
             pending, ids, salts, changes = self._checked(batch, placed)
-            self.events.put(pending, ids=ids, salts=salts, material=changes, first_position=head + 1)
+            try:
+                self.events.put(pending, ids=ids, salts=salts, material=changes, first_position=head + 1)
+            except IntegrityError:
+                # Under the log's lock no writer of this program came first: a log that
+                # runs past its head was damaged (a head set back), and no retry mends it.
+                if self.recorder.select_log(head, 1):  # type: ignore[attr-defined]
+                    raise Damaged(f"the log holds events after position {head}, where its head ends") from None
+                raise
         return placed
 
     def _place(self, batch: _Batch, head: int) -> list[Recorded]:
@@ -516,7 +528,7 @@ class Ledger(Application[UUID]):
     def courses(self) -> list[str]:
         """The course offerings in the store, in the order they were opened."""
         states = self.recorder.select_courses()  # type: ignore[attr-defined]
-        return [envelope_decoder.decode(s).event.course for s in states]
+        return [ev.decode_stored(s).event.course for s in states]
 
     def records(self, after: int = 0, page: int = 10_000) -> Iterator[Recorded]:
         """Every record after position `after`, in position order."""

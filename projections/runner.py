@@ -113,8 +113,11 @@ class Views:
                     progress(batch.last, head)
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Recompute the views from position 1."""
-        return self.catch_up(progress, reset=True)
+        """Recompute the views from position 1; `StoreError` where the store may be read but not written."""
+        applied = self.catch_up(progress, reset=True)
+        if self.direct:
+            raise StoreError("the views were not rebuilt: this store may be read but not written (read-only, or a reader's role)")
+        return applied
 
     # -- reading ---------------------------------------------------------------
 

@@ -398,7 +398,6 @@ def reports_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-@finding(11, "bad input ends in an internal error (exit 70) instead of one line and exit 1 or 2")
 @pytest.mark.parametrize("case", list(CRASHES))
 def test_bad_input_is_one_line_and_exit_1_or_2(case: str, sqlite_path: str, tmp_path: Path, reports_in_tmp: Path) -> None:
     result = CRASHES[case](sqlite_path, tmp_path)
@@ -406,7 +405,6 @@ def test_bad_input_is_one_line_and_exit_1_or_2(case: str, sqlite_path: str, tmp_
     assert "internal error" not in result.output and not list(reports_in_tmp.iterdir())
 
 
-@finding(11, "the same explicit id in two courses of one import: 'gave up after 20 write conflicts'")
 def test_one_id_in_two_courses_names_its_line(sqlite_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("ledger.app._back_off", lambda attempt: None)  # twenty retries, without the waits
     result = _one_id_in_two_courses(sqlite_path, Path())
@@ -504,7 +502,6 @@ def test_a_known_at_view_knows_only_the_courses_recorded_by_then(sqlite_path: st
 # -- 17. a checkpoint saved with a byte-order mark ------------------------------------------
 
 
-@finding(17, "a checkpoint kept with a BOM (Windows editors) fails: 'of ledger subledger/X, this is subledger/X'")
 def test_a_checkpoint_with_a_byte_order_mark_verifies(sqlite_path: str, tmp_path: Path) -> None:
     semester(sqlite_path)
     kept = tmp_path / "checkpoint.txt"
@@ -513,7 +510,6 @@ def test_a_checkpoint_with_a_byte_order_mark_verifies(sqlite_path: str, tmp_path
     assert checked.exit_code == 0, checked.output
 
 
-@finding(11, "an append to a store whose head was set back says 'gave up after 20 write conflicts; try again'")
 def test_an_append_to_a_damaged_head_says_so(sqlite_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlite3
 
@@ -535,7 +531,6 @@ def test_an_append_to_a_damaged_head_says_so(sqlite_path: str, monkeypatch: pyte
 # -- 18. rebuild by a reader who may not write the views ------------------------------------
 
 
-@finding(18, "rebuild on a read-only store (an auditor, mode=ro) says 'rebuilt the views from 0 events' and exits 0")
 def test_rebuild_without_the_right_to_write_says_it_did_not(sqlite_path: str) -> None:
     semester(sqlite_path)
     _ok(run(sqlite_path, "status"))  # the views exist
