@@ -16,7 +16,7 @@ import base64
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -152,11 +152,21 @@ class Ledger(Application[UUID]):
         try:
             Application.__init__(self, env=env)
         except LedgerError:
+            self._close_unopened()
             raise
         except Exception as error:  # noqa: BLE001 - each driver raises its own kinds; say them in one line
+            self._close_unopened()
             raise cannot_open(self.store, error) from None
         finally:
             self._opening = False
+
+    def _close_unopened(self) -> None:
+        """Close what a failed open made, now, in this thread: left to the garbage collector, a
+        PostgreSQL pool may be closed from its own worker thread ("cannot join current thread")."""
+        factory = getattr(self, "_factory", None)
+        if factory is not None:
+            with suppress(Exception):
+                factory.close()
 
     def _be_born(self) -> None:
         """Open the store file: made (owner-only) now that something is to be written to it,

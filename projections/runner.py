@@ -9,6 +9,7 @@ the clock is applied when a view is read (see `projections.scope`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -64,17 +65,21 @@ class Views:
         from ledger.store import cannot_open, is_postgres, store_env
 
         env = Environment("subledger", {**os.environ, **store_env(store), **({} if writes else {"CREATE_TABLE": "false"})})
+        factory: Any = None
         try:
             if is_postgres(store):
                 from ledger.store.postgres import Factory as PostgresFactory
 
-                factory: Any = PostgresFactory(env)
+                factory = PostgresFactory(env)
             else:
                 from ledger.store.sqlite import Factory as SQLiteFactory
 
                 factory = SQLiteFactory(env)
             views = cls(factory, factory.application_recorder())
         except store_failures() as error:  # the driver's own words, in one line
+            if factory is not None:  # closed here, not by the garbage collector in a pool's own thread
+                with contextlib.suppress(Exception):
+                    factory.close()
             raise cannot_open(store, error) from None
         views.direct = not writes
         return views

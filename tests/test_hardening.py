@@ -232,3 +232,16 @@ def test_a_damaged_row_is_named_by_its_position(sqlite_path: str) -> None:
         assert result.exit_code == 1, (args, result.output)
         assert f"the store is damaged: the event at position {position} cannot be read" in result.output, result.output
     assert issubclass(Damaged, LedgerError)
+
+
+# -- found by the fuzz ------------------------------------------------------------------------------
+
+
+def test_allocate_groups_reads_a_naive_at_in_the_courses_time_zone(sqlite_path: str) -> None:
+    """Was: TypeError comparing a naive --at with the records' aware instants (an internal error)."""
+    semester(sqlite_path)
+    naive = run(sqlite_path, "allocate-groups", "--dry-run", "--seed", "1", "--at", "2025-04-20T10:00")
+    aware = run(sqlite_path, "allocate-groups", "--dry-run", "--seed", "1", "--at", "2025-04-20T10:00:00+02:00")
+    assert naive.exit_code == 0 and naive.output == aware.output, naive.output
+    skipped = run(sqlite_path, "allocate-groups", "--dry-run", "--at", "2025-03-30T02:30")  # the clocks jump
+    assert skipped.exit_code == 2 and "does not exist in Europe/Berlin" in skipped.output, skipped.output

@@ -393,14 +393,21 @@ def fail_fast(pool: Any) -> None:
     writer rides out a restarting server). Uses the pool's internals, guarded:
     where they differ, the pool just waits as before.
     """
-    connect = getattr(pool, "_connect", None)
+    import weakref
+
+    connect = getattr(type(pool), "_connect", None)
     if connect is None or not hasattr(pool, "_waiting") or not hasattr(pool, "_lock"):
         return
+    # Only a weak reference: a pool that held itself through this function would wait for the
+    # garbage collector, which may close it from the pool's own thread ("cannot join current thread").
+    this = weakref.ref(pool)
     state = {"connected": False}
 
     def connect_or_fail(*args: Any, **kwargs: Any) -> Any:
+        pool = this()
+        assert pool is not None  # its own thread calls this
         try:
-            conn = connect(*args, **kwargs)
+            conn = connect(pool, *args, **kwargs)
         except Exception as error:
             if not state["connected"]:
                 with pool._lock:
