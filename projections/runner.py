@@ -80,6 +80,8 @@ class Views:
             if factory is not None:  # closed here, not by the garbage collector in a pool's own thread
                 with contextlib.suppress(Exception):
                     factory.close()
+            if writes and may_not_write(error):  # no view tables yet, and no right to make them
+                return cls.open(store, writes=False)
             raise cannot_open(store, error) from None
         views.direct = not writes
         return views
@@ -94,6 +96,8 @@ class Views:
         after every page.
         """
         applied = 0
+        if self.direct:  # views that may not be written (maybe not even made): the ledger is read itself
+            return applied
         with paused_gc():
             while True:
                 head, done = self.recorder.progress(NAME)

@@ -245,3 +245,20 @@ def test_allocate_groups_reads_a_naive_at_in_the_courses_time_zone(sqlite_path: 
     assert naive.exit_code == 0 and naive.output == aware.output, naive.output
     skipped = run(sqlite_path, "allocate-groups", "--dry-run", "--at", "2025-03-30T02:30")  # the clocks jump
     assert skipped.exit_code == 2 and "does not exist in Europe/Berlin" in skipped.output, skipped.output
+
+
+def test_a_read_only_store_whose_views_were_never_made_is_read_and_verified(sqlite_path: str) -> None:
+    """Was: 'cannot open store …: attempt to write a readonly database' for every read, and an
+    internal error from verify; the views' tables cannot be made there, so the ledger is read itself."""
+    semester(sqlite_path)  # through the Ledger: no view tables yet
+    read_only = f"file:{sqlite_path}?mode=ro"
+    for args in (["status", "--format", "csv"], ["export", "admission"], ["log"], ["explain", "231001", "--as-of", "2025-05-01T00:00"]):
+        shown = run(read_only, *args)
+        assert shown.exit_code == 0 and shown.output == run(sqlite_path, *args).output, (args, shown.output)
+    assert run(read_only, "verify").exit_code == 0
+    rebuilt = run(read_only, "rebuild")
+    assert rebuilt.exit_code == 1 and rebuilt.output.startswith("error: the views were not rebuilt"), rebuilt.output
+    size = count(sqlite_path)
+    appended = run(read_only, "accept", ALAN, "--at", "2025-04-07T10:00:00+02:00")
+    assert appended.exit_code == 1 and appended.output.count("\n") == 1 and "readonly" in appended.output
+    assert count(sqlite_path) == size
