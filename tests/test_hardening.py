@@ -262,3 +262,20 @@ def test_a_read_only_store_whose_views_were_never_made_is_read_and_verified(sqli
     appended = run(read_only, "accept", ALAN, "--at", "2025-04-07T10:00:00+02:00")
     assert appended.exit_code == 1 and appended.output.count("\n") == 1 and "readonly" in appended.output
     assert count(sqlite_path) == size
+
+
+@pytest.mark.parametrize("keys", ["x", 5, [], {"statement": 5}, {"statement": "not base64!"}, {"nonsense": "AAAA"},
+                                  {"statement": "A" * 10_000}])  # fmt: skip
+def test_a_bad_keys_field_names_its_line(sqlite_path: str, tmp_path: Path, keys: object) -> None:
+    import json
+
+    semester(sqlite_path)
+    lines = run(sqlite_path, "export", "events").output.splitlines()
+    at = next(i for i, line in enumerate(lines) if '"keys"' in line)
+    broken = json.loads(lines[at])
+    broken["keys"] = keys
+    lines[at] = json.dumps(broken)
+    fresh = str(tmp_path / "restored.sqlite")
+    result = run(fresh, "import", "-", input="\n".join(lines) + "\n")
+    assert result.exit_code == 1 and f"error: line {at + 1}: " in result.output and "keys" in result.output
+    assert not os.path.exists(fresh)
