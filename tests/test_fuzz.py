@@ -10,8 +10,8 @@ truncated, duplicated, swapped, their JSON garbled. Every run must end with
 exit 0, 1 or 2, with no traceback and no internal-error report.
 
 Budget: a fixed number of examples each (SUBLEDGER_FUZZ_EXAMPLES, default
-150), no deadline, random each run; the seed is printed with every failure
-(and taken from SUBLEDGER_FUZZ_SEED to replay one).
+150), no deadline, random each run; the seed is printed at the end of the
+run and with every failure (and taken from SUBLEDGER_FUZZ_SEED to replay one).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from cli.main import COMMAND_MODULES, main
 from tests.cli_helpers import ACTOR, jsonl, semester, semester_lines
 
-SEED = int(os.environ.get("SUBLEDGER_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
+SEED = int(os.environ.get("SUBLEDGER_FUZZ_SEED") or random.SystemRandom().randrange(2**32))  # set by conftest
 EXAMPLES = int(os.environ.get("SUBLEDGER_FUZZ_EXAMPLES") or 150)
 FUZZ = settings(
     max_examples=EXAMPLES,
