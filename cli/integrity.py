@@ -46,7 +46,7 @@ def digest(session: Session, key_file: IO[bytes] | None, key_name: str) -> None:
 
 
 @click.command("verify")
-@click.argument("checkpoint_file", metavar="[CHECKPOINT]", type=click.File("r"), required=False)
+@click.argument("checkpoint_file", metavar="[CHECKPOINT]", type=click.File("r", encoding="utf-8-sig"), required=False)
 @click.option("--trust", "trust_file", type=click.File("rb"), help="Require the checkpoint to be signed by this public key (PEM).")
 @click.pass_obj
 def verify(session: Session, checkpoint_file: IO[str] | None, trust_file: IO[bytes] | None) -> None:
@@ -139,7 +139,7 @@ def receipt(session: Session, event_id: str, size: int | None, output: str) -> N
 
 @click.command("verify-receipt")
 @click.argument("receipt_file", metavar="RECEIPT", type=click.File("rb"))
-@click.argument("checkpoint_file", metavar="CHECKPOINT", type=click.File("r"))
+@click.argument("checkpoint_file", metavar="CHECKPOINT", type=click.File("r", encoding="utf-8-sig"))
 def verify_receipt(receipt_file: IO[bytes], checkpoint_file: IO[str]) -> None:
     """Check a receipt against a checkpoint, offline, without the store.
 

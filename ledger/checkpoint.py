@@ -140,9 +140,9 @@ class Checkpoint:
     def parse(cls, text: str) -> Checkpoint:
         """Parse to_text output (signed or not); ValueError on malformed text."""
         # Forgive what copying through editors and mail does to a kept file:
-        # a byte-order mark (Windows editors), CRLF line ends and a lost final
-        # newline. None of them changes what is signed.
-        text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+        # CRLF line ends and a lost final newline. Neither changes what is signed.
+        # (A byte-order mark is dropped where the file is read: utf-8-sig.)
+        text = text.replace("\r\n", "\n")
         if not text.strip():
             raise ValueError("checkpoint text is empty")
         if not text.endswith("\n"):

@@ -279,3 +279,12 @@ def test_a_bad_keys_field_names_its_line(sqlite_path: str, tmp_path: Path, keys:
     result = run(fresh, "import", "-", input="\n".join(lines) + "\n")
     assert result.exit_code == 1 and f"error: line {at + 1}: " in result.output and "keys" in result.output
     assert not os.path.exists(fresh)
+
+
+def test_a_checkpoint_kept_with_a_byte_order_mark_checks_a_restore_too(sqlite_path: str, tmp_path: Path) -> None:
+    semester(sqlite_path)
+    kept = tmp_path / "checkpoint.txt"
+    kept.write_bytes(b"\xef\xbb\xbf" + run(sqlite_path, "digest").output.encode())
+    backup = run(sqlite_path, "export", "events").output
+    restored = run(str(tmp_path / "restored.sqlite"), "import", "-", "--checkpoint", str(kept), input=backup)
+    assert restored.exit_code == 0, restored.output
