@@ -70,6 +70,12 @@ class Output:
         from projections.formats import render
 
         fmt = self.format
+        if fmt not in FORMATS:  # picked by the -o file's extension (.html is the session sheet's)
+            raise click.BadParameter(
+                f"{self.path!r} names the {fmt} format, which this command does not write "
+                f"({', '.join(FORMATS)}): give --format or another extension",
+                param_hint="-o",
+            )
         if fmt == "xlsx" and not (self.path and self.path != "-") and sys.stdout.isatty():
             raise click.UsageError("an xlsx export is binary: write it to a file with -o FILE")
         with self.stream() as out:

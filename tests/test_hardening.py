@@ -288,3 +288,14 @@ def test_a_checkpoint_kept_with_a_byte_order_mark_checks_a_restore_too(sqlite_pa
     backup = run(sqlite_path, "export", "events").output
     restored = run(str(tmp_path / "restored.sqlite"), "import", "-", "--checkpoint", str(kept), input=backup)
     assert restored.exit_code == 0, restored.output
+
+
+@pytest.mark.parametrize("command", [["status"], ["log"], ["export", "roster"], ["what-if"]])
+def test_an_o_file_whose_extension_names_a_format_the_command_does_not_write_is_a_usage_error(
+    sqlite_path: str, tmp_path: Path, command: list[str]
+) -> None:
+    """Was (found by the fuzz): `status -o out.html` ended in an internal error."""
+    semester(sqlite_path)
+    result = run(sqlite_path, *command, "-o", str(tmp_path / "out.html"))
+    assert result.exit_code == 2 and "html" in result.output.splitlines()[-1], result.output  # export says it its way
+    assert not (tmp_path / "out.html").exists()
