@@ -49,11 +49,14 @@ class Session:
 
 
 def refuse_non_utf8(value: str, what: str) -> None:
-    """A usage error for text that is not UTF-8 (Python keeps such bytes of argv and the environment as surrogates)."""
+    """A usage error for text that is not UTF-8 (Python keeps such bytes of argv and the environment as
+    surrogates), or that holds a NUL (which no real argv or environment can: only a caller in-process)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise click.UsageError(f"{what} {value!r} is not UTF-8 text") from None
+    if "\x00" in value:
+        raise click.UsageError(f"{what} {value!r} holds a NUL character")
 
 
 def _login_name() -> str:

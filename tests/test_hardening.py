@@ -299,3 +299,10 @@ def test_an_o_file_whose_extension_names_a_format_the_command_does_not_write_is_
     result = run(sqlite_path, *command, "-o", str(tmp_path / "out.html"))
     assert result.exit_code == 2 and "html" in result.output.splitlines()[-1], result.output  # export says it its way
     assert not (tmp_path / "out.html").exists()
+
+
+def test_a_nul_in_an_argument_is_a_usage_error(tmp_path: Path) -> None:
+    """Was (found by the fuzz): `import-moodle '\\x00'` ended in 'ValueError: embedded null byte'.
+    No real argv can hold a NUL; a caller in-process can."""
+    result = run(str(tmp_path / "s.sqlite"), "import-moodle", "\x00", "--assignment", "A01", "--dry-run")
+    assert result.exit_code == 2 and "holds a NUL character" in result.output, result.output
