@@ -108,6 +108,15 @@ class LedgerGroup(click.Group):
 
             closed_pipe()
             sys.exit(0)
+        except OSError as error:
+            from cli.failures import cannot_write, closed_pipe, out_of_space, internal_error
+
+            if not out_of_space(error):  # anything else is a bug: shown as one
+                internal_error(error, ctx.invoked_subcommand)
+                sys.exit(INTERNAL_ERROR)
+            closed_pipe()  # what is still buffered for a full disk goes nowhere
+            click.echo(cannot_write(error), err=True)
+            sys.exit(1)
         except Exception as error:  # noqa: BLE001 - a bug: shown as one, never as a refusal
             from cli.failures import internal_error
 

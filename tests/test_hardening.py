@@ -306,3 +306,19 @@ def test_a_nul_in_an_argument_is_a_usage_error(tmp_path: Path) -> None:
     No real argv can hold a NUL; a caller in-process can."""
     result = run(str(tmp_path / "s.sqlite"), "import-moodle", "\x00", "--assignment", "A01", "--dry-run")
     assert result.exit_code == 2 and "holds a NUL character" in result.output, result.output
+
+
+@pytest.mark.parametrize("command", [["log", "--format", "csv"], ["schema"], ["digest"]])
+def test_standard_output_onto_a_full_disk_is_one_line(sqlite_path: str, command: list[str]) -> None:
+    """Was: an internal error (OSError: No space left on device) for `subledger log > /dev/full`."""
+    import subprocess
+    import sys
+
+    semester(sqlite_path)
+    root = Path(__file__).resolve().parent.parent
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "cli", "--store", sqlite_path, *command], cwd=root, stdout=full,
+            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(root)}, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 1 and done.stderr == "error: cannot write the output: No space left on device\n"
