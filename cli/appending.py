@@ -110,6 +110,8 @@ def _text_or_file(value: str) -> str:
                 return handle.read()
         except OSError as error:
             raise click.BadParameter(f"cannot read {value[1:]!r}: {error.strerror}") from None
+        except UnicodeDecodeError as error:
+            raise click.BadParameter(f"{value[1:]!r} is not UTF-8 text (byte {error.start + 1})") from None
     return value
 
 
@@ -240,7 +242,7 @@ def allocate_groups(session: Session, at: datetime, seed: int | None, dry_run: b
     seed = secrets.randbelow(SEEDS) if seed is None else seed
     for _ in range(3):
         course = session.ledger().course(name)
-        participants, preferences, capacities = alloc.inputs(course.view(as_of=at))
+        participants, preferences, capacities = alloc.inputs(course.view(as_of=_in_zone_of(course, at)))
         allocation = alloc.allocate_preferences(participants, preferences, capacities, seed)
         if dry_run:
             for student, group in allocation.items():
@@ -256,6 +258,16 @@ def allocate_groups(session: Session, at: datetime, seed: int | None, dry_run: b
         except Stale:
             terminal.echo("note: the course changed while allocating; allocating again", err=True)
     raise StoreError("the course kept changing while allocating; try again")
+
+
+def _in_zone_of(course: Any, at: datetime) -> datetime:
+    """`at` in UTC, read in the course's time zone if it has no offset (as the ledger reads `--at`)."""
+    from ledger import clock
+
+    try:
+        return clock.localize(at, course.opened.timezone if course.opened else "UTC")
+    except clock.BadInstant as error:
+        raise click.BadParameter(str(error), param_hint="--at") from None
 
 
 def _verify_allocation(session: Session) -> None:

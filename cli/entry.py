@@ -32,7 +32,8 @@ def run() -> None:
     # returns, so the interpreter's teardown — collecting every module and
     # closing pools that hold nothing — is pure cost: about 13 ms, a sixth of
     # a command. Flush what we printed and leave.
-    flush()
+    if not flush() and code == 0:
+        code = 1  # the output was not written (a full disk): said in one line
     os._exit(code)
 
 

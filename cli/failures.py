@@ -21,13 +21,37 @@ def closed_pipe() -> None:
         pass
 
 
-def flush() -> None:
-    """Flush stdout and stderr; a reader that has gone away (`| head`) did not want the rest."""
+def flush() -> bool:
+    """Flush stdout and stderr; a reader that has gone away (`| head`) did not want the rest.
+
+    False when the output could not be written (a full disk behind `> file`), said in one line.
+    """
+    written = True
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         closed_pipe()
+    except OSError as error:
+        closed_pipe()
+        sys.stderr.write(f"{cannot_write(error)}\n")
+        written = False
     sys.stderr.flush()
+    return written
+
+
+
+
+def out_of_space(error: OSError) -> bool:
+    """Whether `error` is a disk (or quota, or file size limit) that is full."""
+    import errno
+
+    return error.errno in {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def cannot_write(error: OSError) -> str:
+    """The one line for output that could not be written."""
+    where = f" {error.filename!r}" if error.filename else " the output"
+    return f"error: cannot write{where}: {error.strerror or error}"
 
 
 def internal_error(error: BaseException, command: str | None) -> str | None:

@@ -46,7 +46,7 @@ def digest(session: Session, key_file: IO[bytes] | None, key_name: str) -> None:
 
 
 @click.command("verify")
-@click.argument("checkpoint_file", metavar="[CHECKPOINT]", type=click.File("r"), required=False)
+@click.argument("checkpoint_file", metavar="[CHECKPOINT]", type=click.File("r", encoding="utf-8-sig"), required=False)
 @click.option("--trust", "trust_file", type=click.File("rb"), help="Require the checkpoint to be signed by this public key (PEM).")
 @click.pass_obj
 def verify(session: Session, checkpoint_file: IO[str] | None, trust_file: IO[bytes] | None) -> None:
@@ -70,9 +70,14 @@ def verify(session: Session, checkpoint_file: IO[str] | None, trust_file: IO[byt
             trusted = cp.Checkpoint.parse(text)
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="CHECKPOINT") from None
-        if trust_file is not None and not cp.verify_signature(text, trust_file.read()):
-            _failed("the checkpoint is not signed by the trusted key")
-            sys.exit(1)
+        if trust_file is not None:
+            try:
+                signed = cp.verify_signature(text, trust_file.read())
+            except ValueError as error:  # not a public key (a private one, say)
+                raise click.BadParameter(str(error), param_hint="--trust") from None
+            if not signed:
+                _failed("the checkpoint is not signed by the trusted key")
+                sys.exit(1)
     elif trust_file is not None:
         raise click.UsageError("--trust needs a CHECKPOINT to check")
     with terminal.progress("verifying the log") as tell:
@@ -100,9 +105,9 @@ def _failed(problem: str) -> None:
 @click.command("receipt")
 @click.argument("event_id")
 @click.option("--size", type=click.IntRange(min=1), help="Prove inclusion in the log as it was at this size (default: now).")
-@click.option("-o", "--output", type=click.File("w"), default="-", help="Write to FILE instead of stdout.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-", help="Write to FILE instead of stdout.")
 @click.pass_obj
-def receipt(session: Session, event_id: str, size: int | None, output: IO[str]) -> None:
+def receipt(session: Session, event_id: str, size: int | None, output: str) -> None:
     """Print a receipt: one event as stored, with a proof that it is in the ledger.
 
     Checked offline with `verify-receipt` against a checkpoint of the same
@@ -122,12 +127,19 @@ def receipt(session: Session, event_id: str, size: int | None, output: IO[str]) 
         target = UUID(event_id)
     except ValueError:
         raise click.BadParameter(f"{event_id!r} is not an event id (a UUID)") from None
-    output.write(integrity.receipt(session.ledger(), target, size).to_json())
+    made = integrity.receipt(session.ledger(), target, size).to_json()
+    if output == "-":
+        click.echo(made, nl=False)
+        return
+    from cli.files import output as output_file
+
+    with output_file(output) as handle:  # owner-only, whole or not at all
+        handle.write(made.encode("utf-8"))
 
 
 @click.command("verify-receipt")
 @click.argument("receipt_file", metavar="RECEIPT", type=click.File("rb"))
-@click.argument("checkpoint_file", metavar="CHECKPOINT", type=click.File("r"))
+@click.argument("checkpoint_file", metavar="CHECKPOINT", type=click.File("r", encoding="utf-8-sig"))
 def verify_receipt(receipt_file: IO[bytes], checkpoint_file: IO[str]) -> None:
     """Check a receipt against a checkpoint, offline, without the store.
 
@@ -159,10 +171,13 @@ def verify_receipt(receipt_file: IO[bytes], checkpoint_file: IO[str]) -> None:
 
 
 @click.command("keygen")
-@click.argument("private_path", metavar="PRIVATE", type=click.Path(dir_okay=False, writable=True))
-@click.argument("public_file", metavar="PUBLIC", type=click.File("wb", lazy=True))
-def keygen(private_path: str, public_file: IO[bytes]) -> None:
+@click.argument("private_path", metavar="PRIVATE", type=click.Path(dir_okay=False))
+@click.argument("public_path", metavar="PUBLIC", type=click.Path(dir_okay=False))
+def keygen(private_path: str, public_path: str) -> None:
     """Make an Ed25519 key pair for signing checkpoints (PEM files).
+
+    Neither file may exist (a key is never overwritten); the private key is
+    readable by its owner only (0600) from the moment it exists.
 
     \b
     Example:
@@ -170,14 +185,21 @@ def keygen(private_path: str, public_file: IO[bytes]) -> None:
     """
     import os
 
+    from cli.files import OWNER_ONLY, create_new
     from ledger import checkpoint as cp
 
+    if os.path.abspath(private_path) == os.path.abspath(public_path):
+        raise click.UsageError("PRIVATE and PUBLIC must be two files")
+    for path in (private_path, public_path):
+        if os.path.lexists(path):
+            raise click.BadParameter(f"{path!r} exists already: a key file is never overwritten")
     private, public = cp.generate_keypair()
-    # Readable by its owner only, from the moment it exists.
-    descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(private)
-    public_file.write(public)
+    create_new(private_path, private, OWNER_ONLY)  # O_CREAT|O_EXCL: readable by its owner only from the start
+    try:
+        create_new(public_path, public, 0o644)
+    except Exception:
+        os.unlink(private_path)  # no half a key pair
+        raise
     terminal.echo("wrote the private key (keep it secret) and the public key (share it)")
 
 

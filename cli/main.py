@@ -49,6 +49,17 @@ class Session:
         return choose_course(self.ledger().courses(), None)
 
 
+def refuse_non_utf8(value: str, what: str) -> None:
+    """A usage error for text that is not UTF-8 (Python keeps such bytes of argv and the environment as
+    surrogates), or that holds a NUL (which no real argv or environment can: only a caller in-process)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise click.UsageError(f"{what} {value!r} is not UTF-8 text") from None
+    if "\x00" in value:
+        raise click.UsageError(f"{what} {value!r} holds a NUL character")
+
+
 def _login_name() -> str:
     import getpass
 
@@ -74,6 +85,11 @@ class LedgerGroup(click.Group):
         command: click.Command = next(c for c in module.COMMANDS if c.name == cmd_name)
         return command
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for arg in args:
+            refuse_non_utf8(arg, "argument")
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -93,6 +109,15 @@ class LedgerGroup(click.Group):
 
             closed_pipe()
             sys.exit(0)
+        except OSError as error:
+            from cli.failures import cannot_write, closed_pipe, internal_error, out_of_space
+
+            if not out_of_space(error):  # anything else is a bug: shown as one
+                internal_error(error, ctx.invoked_subcommand)
+                sys.exit(INTERNAL_ERROR)
+            closed_pipe()  # what is still buffered for a full disk goes nowhere
+            terminal.echo(cannot_write(error), err=True)
+            sys.exit(1)
         except Exception as error:  # noqa: BLE001 - a bug: shown as one, never as a refusal
             from cli.failures import internal_error
 
@@ -138,6 +163,9 @@ def main(ctx: click.Context, store: str, course: str | None, actor: str | None) 
       subledger import samples/idl-2025.jsonl
       subledger status
     """
+    for name, value in (("--store", store), ("--course", course), ("--actor", actor)):
+        if value is not None:
+            refuse_non_utf8(value, name)  # also when it came from the environment
     ctx.obj = Session(store, course, actor)
 
 

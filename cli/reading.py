@@ -18,7 +18,7 @@ from cli.main import Session
 @click.command("import")
 @click.argument("file", type=click.File("rb"))
 @click.option("--dry-run", is_flag=True, help="Check every line against the rules; write nothing.")
-@click.option("--checkpoint", "checkpoint_file", type=click.File("r"), help="A restore must be the ledger of this checkpoint (size and root), or nothing is written.")
+@click.option("--checkpoint", "checkpoint_file", type=click.File("r", encoding="utf-8-sig"), help="A restore must be the ledger of this checkpoint (size and root), or nothing is written.")
 @click.pass_obj
 def import_(session: Session, file: IO[bytes], dry_run: bool, checkpoint_file: IO[str] | None) -> None:
     """Append the events of a JSONL file (`-` for stdin), all or nothing.

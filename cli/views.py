@@ -56,7 +56,9 @@ class Output:
     def stream(self) -> Iterator[BinaryIO]:
         """The binary stream to write to: the `-o` file, or stdout."""
         if self.path and self.path != "-":
-            with open(self.path, "wb") as handle:
+            from cli.files import output
+
+            with output(self.path) as handle:  # owner-only, whole or not at all
                 yield handle
         else:
             sys.stdout.flush()
@@ -81,6 +83,12 @@ class Output:
         from projections.formats import render
 
         fmt = self.format
+        if fmt not in FORMATS:  # picked by the -o file's extension (.html is the session sheet's)
+            raise click.BadParameter(
+                f"{self.path!r} names the {fmt} format, which this command does not write "
+                f"({', '.join(FORMATS)}): give --format or another extension",
+                param_hint="-o",
+            )
         if fmt == "xlsx" and not (self.path and self.path != "-") and sys.stdout.isatty():
             raise click.UsageError("an xlsx export is binary: write it to a file with -o FILE")
         if fmt != "table":

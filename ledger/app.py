@@ -16,7 +16,7 @@ import base64
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -37,8 +37,8 @@ from ledger import clock, rules, vault, wire
 from ledger import events as ev
 from ledger.bulk import paused_gc
 from ledger.course import Course
-from ledger.errors import BadLine, ImportRejected, LedgerError, Refused, Stale, StoreError, first_line
-from ledger.events import Envelope, Recorded, envelope_decoder, envelope_encoder
+from ledger.errors import BadLine, Damaged, ImportRejected, LedgerError, Refused, Stale, StoreError, first_line
+from ledger.events import Envelope, Recorded, envelope_encoder
 from ledger.leaves import new_salts
 from ledger.store import LogRow, cannot_open, is_postgres, material, sqlite_file, store_env
 from ledger.store.log import LogStore, PositionTaken
@@ -72,7 +72,7 @@ class EnvelopeMapper(Mapper[UUID]):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        return envelope_decoder.decode(stored_event.state)
+        return ev.decode_stored(stored_event.state)
 
 
 def to_recorded(row: LogRow) -> Recorded:
@@ -84,7 +84,7 @@ def to_recorded(row: LogRow) -> Recorded:
 
 def record_from(position: int, state: bytes) -> Recorded:
     """The record stored as `state` at `position`."""
-    envelope = envelope_decoder.decode(state)
+    envelope = ev.decode_stored(state, position)
     return Recorded(envelope.id, position, envelope.recorded_at, envelope.recorded_by, envelope.event)
 
 
@@ -119,6 +119,7 @@ class _Batch:
     # destroys (judged on the course as it stood at the erasure).
     already_sealed: dict[UUID, frozenset[str]] = field(default_factory=dict)
     destroyed: dict[UUID, list[tuple[str, str]]] = field(default_factory=dict)
+    lines_of: dict[UUID, tuple[str, int]] = field(default_factory=dict)  # new records' ids: (course, line)
 
 
 class Ledger(Application[UUID]):
@@ -143,11 +144,21 @@ class Ledger(Application[UUID]):
         try:
             Application.__init__(self, env=env)
         except LedgerError:
+            self._close_unopened()
             raise
         except Exception as error:  # noqa: BLE001 - each driver raises its own kinds; say them in one line
+            self._close_unopened()
             raise cannot_open(self.store, error) from None
         finally:
             self._opening = False
+
+    def _close_unopened(self) -> None:
+        """Close what a failed open made, now, in this thread: left to the garbage collector, a
+        PostgreSQL pool may be closed from its own worker thread ("cannot join current thread")."""
+        factory = getattr(self, "_factory", None)
+        if factory is not None:
+            with suppress(Exception):
+                factory.close()
 
     def _be_born(self) -> None:
         """Open the store file: made (owner-only) now that something is to be written to it,
@@ -316,6 +327,7 @@ class Ledger(Application[UUID]):
                 self._decide_line(batch, line, actor, now, elsewhere)
                 if len(batch.new) > decided:
                     _note_material(batch, batch.new[-1][0], already_sealed)
+                    batch.lines_of[batch.new[-1][0].id] = (line.event.course, number)
             except Refused as refused:
                 batch.problems.append(_bad(number, refused))
             except clock.BadInstant as error:  # SPEC §2: an instant that needs a guess
@@ -347,6 +359,9 @@ class Ledger(Application[UUID]):
         event_id = line.id or wire.content_id(event)
         if event_id in elsewhere and elsewhere[event_id][0] != stream_id(event.course):
             raise Refused("id-conflict", f"event {event_id} exists in another course")
+        earlier = batch.lines_of.get(event_id)
+        if earlier is not None and earlier[0] != event.course:
+            raise Refused("id-conflict", f"event {event_id} is line {earlier[1]}'s, in course {earlier[0]!r}")
         existing = course.by_id.get(event_id)
         if existing is not None:
             stored = existing.position <= batch.head
@@ -460,7 +475,14 @@ class Ledger(Application[UUID]):
                 raise PositionTaken(f"the store holds {head} events now; a restore needs an empty one")
             placed = self._place(batch, head)
             pending, ids, salts, changes = self._checked(batch, placed)
-            self.events.put(pending, ids=ids, salts=salts, material=changes, first_position=head + 1)
+            try:
+                self.events.put(pending, ids=ids, salts=salts, material=changes, first_position=head + 1)
+            except IntegrityError:
+                # Under the log's lock no writer of this program came first: a log that
+                # runs past its head was damaged (a head set back), and no retry mends it.
+                if self.log_store.select_log(head, 1):
+                    raise Damaged(f"the log holds events after position {head}, where its head ends") from None
+                raise
         return placed
 
     def _place(self, batch: _Batch, head: int) -> list[Recorded]:
@@ -526,7 +548,7 @@ class Ledger(Application[UUID]):
     def courses(self) -> list[str]:
         """The course offerings in the store, in the order they were opened."""
         states = self.log_store.select_courses()
-        return [envelope_decoder.decode(s).event.course for s in states]
+        return [ev.decode_stored(s).event.course for s in states]
 
     def records(self, after: int = 0, page: int = 10_000) -> Iterator[Recorded]:
         """Every record after position `after`, in position order."""

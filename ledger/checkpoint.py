@@ -141,6 +141,7 @@ class Checkpoint:
         """Parse to_text output (signed or not); ValueError on malformed text."""
         # Forgive what copying through editors and mail does to a kept file:
         # CRLF line ends and a lost final newline. Neither changes what is signed.
+        # (A byte-order mark is dropped where the file is read: utf-8-sig.)
         text = text.replace("\r\n", "\n")
         if not text.strip():
             raise ValueError("checkpoint text is empty")

@@ -14,6 +14,18 @@ class BadInstant(ValueError):
     """An instant that cannot be read without guessing."""
 
 
+# The years an instant may name, as written and in UTC (docs/decisions.md): wide enough
+# for any course, narrow enough that a week or a day more never leaves what Python can hold.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
+def in_range(moment: datetime) -> datetime:
+    """`moment` itself, or BadInstant when it names a year outside FIRST_YEAR to LAST_YEAR."""
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise BadInstant(f"{moment.isoformat()} is out of range (years {FIRST_YEAR} to {LAST_YEAR})")
+    return moment
+
+
 @lru_cache(maxsize=32)
 def zone(name: str) -> ZoneInfo:
     """The time zone called `name`, or BadInstant if there is none."""
@@ -28,10 +40,13 @@ def zone(name: str) -> ZoneInfo:
 
 def localize(moment: datetime, tz: str) -> datetime:
     """`moment` in UTC; a naive one is read as wall-clock time in `tz`."""
-    try:
-        return _localize(moment, tz)
-    except OverflowError:  # e.g. 9999-12-31T23:59-23:59 is after year 9999 in UTC
-        raise BadInstant(f"{moment.isoformat()} is out of range (years 1 to 9999, in UTC too)") from None
+    in_range(moment)  # and so its UTC time, at most a day away, can be held
+    utc = _localize(moment, tz)
+    if not FIRST_YEAR <= utc.year <= LAST_YEAR:
+        raise BadInstant(
+            f"{moment.isoformat()} is {utc.isoformat()} in UTC, out of range (years {FIRST_YEAR} to {LAST_YEAR})"
+        )
+    return utc
 
 
 def _localize(moment: datetime, tz: str) -> datetime:
@@ -59,9 +74,10 @@ def read_instant(text: str) -> datetime:
     The one parser of instants typed by people (the CLI's options and `parse_instant`).
     """
     try:
-        return datetime.fromisoformat(text.strip())
+        moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise BadInstant(f"{text!r} is not an ISO 8601 instant (e.g. 2025-04-14T10:00+02:00)") from None
+    return in_range(moment)
 
 
 def parse_instant(text: str, tz: str) -> datetime:

@@ -44,6 +44,14 @@ class StoreError(LedgerError):
     """The store cannot be opened or used as asked."""
 
 
+class Damaged(StoreError):
+    """What the store holds cannot be read back (a changed row, a corrupted head): nothing is written."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"the store is damaged: {detail}; run verify")
+        self.detail = detail
+
+
 def first_line(error: Exception) -> str:
     """A driver's error in one line (they run to several, with hints and context)."""
     text = str(error).strip()

@@ -463,3 +463,14 @@ class Envelope(msgspec.Struct, frozen=True):
 
 envelope_encoder = msgspec.json.Encoder()
 envelope_decoder = msgspec.json.Decoder(Envelope)
+
+
+def decode_stored(state: bytes, position: int | None = None) -> Envelope:
+    """The envelope stored as `state`; `Damaged` (naming `position`) when the bytes are not one."""
+    try:
+        return envelope_decoder.decode(state)
+    except msgspec.DecodeError as error:
+        from ledger.errors import Damaged
+
+        where = f"the event at position {position}" if position is not None else "a stored event"
+        raise Damaged(f"{where} cannot be read ({error})") from None

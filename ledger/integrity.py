@@ -24,7 +24,7 @@ from eventsourcing.persistence import StoredEvent
 from ledger import merkle
 from ledger.bulk import paused_gc
 from ledger.checkpoint import Checkpoint, Receipt
-from ledger.errors import LedgerError, Refused, StoreError
+from ledger.errors import Damaged, LedgerError, Refused, StoreError
 from ledger.leaves import format_of, leaf
 from ledger.replay import Replay
 from ledger.store import log
@@ -62,7 +62,7 @@ def origin_of(first_event_id: Any) -> str:
 def checkpoint(ledger: Any) -> Checkpoint:
     """The ledger's checkpoint as the store records it (size and root from the head)."""
     size, frontier = ledger.head()
-    root = merkle.Frontier.from_bytes(frontier).root() if frontier else merkle.EMPTY_ROOT
+    root = log.head_frontier(size, frontier).root()
     return Checkpoint(_origin(ledger), size, root)
 
 
@@ -156,7 +156,10 @@ def _check_head(ledger: Any, size: int, root: bytes) -> tuple[str, int | None]:
     head_size, frontier = ledger.head()
     if head_size != size:
         return f"the store claims {head_size} events but the log holds {size}", min(head_size, size) + 1
-    recorded = merkle.Frontier.from_bytes(frontier).root() if frontier else merkle.EMPTY_ROOT
+    try:
+        recorded = log.head_frontier(head_size, frontier).root()
+    except Damaged as damaged:
+        return damaged.detail, None
     if recorded != root:
         return "the root recorded in the store does not match the events", None
     return "", None

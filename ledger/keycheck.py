@@ -28,7 +28,7 @@ from ledger import events as ev
 from ledger import vault
 from ledger.course import Course
 from ledger.errors import StoreError
-from ledger.events import Recorded, envelope_decoder
+from ledger.events import Recorded, decode_stored
 from ledger.store import material
 
 # What the log says about material: everything that changes who applied, who was admitted, what was erased.
@@ -141,7 +141,7 @@ def _expected(
 
 def _records(rows: Iterable[tuple[int, bytes]]) -> Iterator[Recorded]:
     for position, state in rows:
-        envelope = envelope_decoder.decode(state)
+        envelope = decode_stored(state, position)
         yield Recorded(envelope.id, position, envelope.recorded_at, envelope.recorded_by, envelope.event)
 
 

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
-from ledger.events import EVENT_TYPES, Envelope, Recorded
+from ledger.events import EVENT_TYPES, Envelope, Recorded, decode_stored
 
 CHUNK = 1024
 # The stored names of the event types every student's outcomes rest on.
@@ -244,5 +244,8 @@ def records(positions: list[int], events: list[tuple[str, bytes]], student: str 
     kept = list(pairs)
     if not kept:
         return []
-    envelopes = _envelopes.decode(b"[" + b",".join(bytes(e[1]) for _, e in kept) + b"]")
+    try:
+        envelopes = _envelopes.decode(b"[" + b",".join(bytes(e[1]) for _, e in kept) + b"]")
+    except msgspec.DecodeError:  # one of them is not an envelope: name it
+        envelopes = [decode_stored(bytes(e[1]), p) for p, e in kept]
     return [Recorded(e.id, p, e.recorded_at, e.recorded_by, e.event) for (p, _), e in zip(kept, envelopes, strict=True)]

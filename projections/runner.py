@@ -9,6 +9,7 @@ the clock is applied when a view is read (see `projections.scope`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -68,17 +69,23 @@ class Views:
         from ledger.store import cannot_open, is_postgres, store_env
 
         env = Environment("subledger", {**os.environ, **store_env(store), **({} if writes else {"CREATE_TABLE": "false"})})
+        factory: Any = None
         try:
             if is_postgres(store):
                 from ledger.store.postgres import Factory as PostgresFactory
 
-                factory: Any = PostgresFactory(env)
+                factory = PostgresFactory(env)
             else:
                 from ledger.store.sqlite import Factory as SQLiteFactory
 
                 factory = SQLiteFactory(env)
             views = cls(factory, factory.application_recorder())
         except store_failures() as error:  # the driver's own words, in one line
+            if factory is not None:  # closed here, not by the garbage collector in a pool's own thread
+                with contextlib.suppress(Exception):
+                    factory.close()
+            if writes and may_not_write(error):  # no view tables yet, and no right to make them
+                return cls.open(store, writes=False)
             raise cannot_open(store, error) from None
         views.direct = not writes
         return views
@@ -93,6 +100,8 @@ class Views:
         after every page.
         """
         applied = 0
+        if self.direct:  # views that may not be written (maybe not even made): the ledger is read itself
+            return applied
         with paused_gc():
             while True:
                 head, done = self.recorder.progress(NAME)
@@ -117,8 +126,11 @@ class Views:
                     progress(batch.last, head)
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Recompute the views from position 1."""
-        return self.catch_up(progress, reset=True)
+        """Recompute the views from position 1; `StoreError` where the store may be read but not written."""
+        applied = self.catch_up(progress, reset=True)
+        if self.direct:
+            raise StoreError("the views were not rebuilt: this store may be read but not written (read-only, or a reader's role)")
+        return applied
 
     # -- reading ---------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError, Tracking
+from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
 
 from ledger.store.tracking import insert_tracking
@@ -34,6 +34,22 @@ class ViewRecorder(SQLiteTrackingRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *SCHEMA]
+
+    def create_table(self) -> None:
+        """Create the view tables where missing; a process that loses the race to create them finds them made.
+
+        eventsourcing looks for the tracking table and then, in another
+        transaction, creates it with its `__migration__` record. Two first
+        reads at once both find none, and the second one's record is refused
+        ("Failed to record tracking for __migration__ 1"). Its transaction is
+        rolled back whole, so looking again finds the tables and the record.
+        """
+        try:
+            super().create_table()
+        except IntegrityError:
+            self.tracking_table_exists = False
+            self.tracking_migration_previous = self.tracking_migration_current = None
+            super().create_table()
 
     @contextmanager
     def writing(self) -> Iterator[chunks.Writing]:

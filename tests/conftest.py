@@ -71,6 +71,10 @@ def _with_database(url: str, dbname: str) -> str:
 settings.register_profile("subledger", deadline=None, print_blob=True)
 settings.load_profile("subledger")
 
+# The seed of tests/test_fuzz.py: random each run (printed at the end), or the one given to replay a failure.
+FUZZ_SEED_ENV = "SUBLEDGER_FUZZ_SEED"
+os.environ[FUZZ_SEED_ENV] = os.environ.get(FUZZ_SEED_ENV) or str(secrets.randbelow(2**32))
+
 
 # --- fixtures ------------------------------------------------------------------
 
@@ -260,6 +264,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    fuzzed = [r for rs in terminalreporter.stats.values() for r in rs if "test_fuzz.py" in getattr(r, "nodeid", "")]
+    if fuzzed:
+        seed = os.environ[FUZZ_SEED_ENV]
+        terminalreporter.section("fuzz", sep="=", bold=True)
+        terminalreporter.write_line(f"tests/test_fuzz.py ran with seed {seed} (replay: {FUZZ_SEED_ENV}={seed})")
     if getattr(config, "_subledger_browser_none_ran", False):
         terminalreporter.section("browser", sep="=", red=True, bold=True)
         terminalreporter.write_line("FAILED: SUBLEDGER_REQUIRE_BROWSER=1 but no browser test ran and passed.", red=True)

@@ -266,7 +266,6 @@ def lax_umask() -> Iterator[None]:
     os.umask(previous)
 
 
-@finding(8, "export events -o FILE writes the material keys and plaintext readable by everyone")
 def test_an_events_export_is_readable_by_its_owner_only(sqlite_path: str, tmp_path: Path, lax_umask: None) -> None:
     semester(sqlite_path)
     backup = tmp_path / "backup.jsonl"
@@ -278,7 +277,6 @@ def test_an_events_export_is_readable_by_its_owner_only(sqlite_path: str, tmp_pa
 # -- 9. keygen into an existing file -----------------------------------------------------
 
 
-@finding(9, "keygen writes the private key into an existing world-readable file (and overwrites a key)")
 def test_keygen_never_leaves_a_private_key_readable_by_others(tmp_path: Path, lax_umask: None) -> None:
     private = tmp_path / "auditor.key"
     private.write_text("an older key\n")
@@ -293,7 +291,6 @@ def test_keygen_never_leaves_a_private_key_readable_by_others(tmp_path: Path, la
 # -- 10. a password in the store URL's query ---------------------------------------------
 
 
-@finding(10, "a postgresql:// URL's ?password= is ignored, and the error line prints it")
 def test_an_error_never_shows_the_password_of_a_url_query(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("psycopg")
     monkeypatch.setenv("POSTGRES_CONNECT_TIMEOUT", "1")
@@ -393,7 +390,6 @@ def reports_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-@finding(11, "bad input ends in an internal error (exit 70) instead of one line and exit 1 or 2")
 @pytest.mark.parametrize("case", list(CRASHES))
 def test_bad_input_is_one_line_and_exit_1_or_2(case: str, sqlite_path: str, tmp_path: Path, reports_in_tmp: Path) -> None:
     result = CRASHES[case](sqlite_path, tmp_path)
@@ -401,7 +397,6 @@ def test_bad_input_is_one_line_and_exit_1_or_2(case: str, sqlite_path: str, tmp_
     assert "internal error" not in result.output and not list(reports_in_tmp.iterdir())
 
 
-@finding(11, "the same explicit id in two courses of one import: 'gave up after 20 write conflicts'")
 def test_one_id_in_two_courses_names_its_line(sqlite_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("ledger.app._back_off", lambda attempt: None)  # twenty retries, without the waits
     result = _one_id_in_two_courses(sqlite_path, Path())
@@ -464,7 +459,6 @@ def test_a_nul_in_a_prerequisite_is_recorded_or_refused_by_a_rule_on_postgres(fr
 # -- 15. a wrong password is reported as a time-out ---------------------------------------
 
 
-@finding(15, "a wrong PostgreSQL password waits out the pool and says only 'couldn't get a connection'")
 def test_a_wrong_password_is_named(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from urllib.parse import urlsplit, urlunsplit
 
@@ -497,7 +491,6 @@ def test_a_known_at_view_knows_only_the_courses_recorded_by_then(sqlite_path: st
 # -- 17. a checkpoint saved with a byte-order mark ------------------------------------------
 
 
-@finding(17, "a checkpoint kept with a BOM (Windows editors) fails: 'of ledger subledger/X, this is subledger/X'")
 def test_a_checkpoint_with_a_byte_order_mark_verifies(sqlite_path: str, tmp_path: Path) -> None:
     semester(sqlite_path)
     kept = tmp_path / "checkpoint.txt"
@@ -506,7 +499,6 @@ def test_a_checkpoint_with_a_byte_order_mark_verifies(sqlite_path: str, tmp_path
     assert checked.exit_code == 0, checked.output
 
 
-@finding(11, "an append to a store whose head was set back says 'gave up after 20 write conflicts; try again'")
 def test_an_append_to_a_damaged_head_says_so(sqlite_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlite3
 
@@ -528,7 +520,6 @@ def test_an_append_to_a_damaged_head_says_so(sqlite_path: str, monkeypatch: pyte
 # -- 18. rebuild by a reader who may not write the views ------------------------------------
 
 
-@finding(18, "rebuild on a read-only store (an auditor, mode=ro) says 'rebuilt the views from 0 events' and exits 0")
 def test_rebuild_without_the_right_to_write_says_it_did_not(sqlite_path: str) -> None:
     semester(sqlite_path)
     _ok(run(sqlite_path, "status"))  # the views exist

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from urllib.parse import unquote, urlsplit
+import re
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from ledger.errors import StoreError, first_line
 from ledger.store.log import LogRow
@@ -14,6 +15,7 @@ __all__ = [
     "cannot_open",
     "is_postgres",
     "key_file_for",
+    "postgres_url",
     "redacted",
     "require_store",
     "sqlite_file",
@@ -29,13 +31,45 @@ def is_postgres(store: str) -> bool:
 
 
 def redacted(store: str) -> str:
-    """`store` fit to print: a PostgreSQL URL without its password."""
+    """`store` fit to print: a PostgreSQL URL without its password (in the user part or `?password=`).
+
+    Works on text alone, so that even a URL that cannot be parsed is printed without it.
+    """
     if not is_postgres(store):
         return store
-    url = urlsplit(store)
-    if url.password is None:
-        return store
-    return url._replace(netloc=url.netloc.replace(f":{url.password}@", ":***@")).geturl()
+    scheme, _, rest = store.partition("://")
+    cut = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    netloc, tail = rest[:cut], rest[cut:]
+    user, at, host = netloc.rpartition("@")
+    if at and ":" in user:
+        netloc = f"{user.partition(':')[0]}:***@{host}"
+    tail = re.sub(r"([?&]password=)[^&#]*", r"\1***", tail, flags=re.IGNORECASE)
+    return f"{scheme}://{netloc}{tail}"
+
+
+# The query parameters of a postgresql:// URL that subledger honours (libpq knows more; they are refused, not ignored).
+URL_PARAMETERS = ("password",)
+
+
+def postgres_url(store: str) -> tuple[SplitResult, dict[str, str]]:
+    """A postgresql:// URL's parts and its query parameters, or a StoreError naming what is wrong (never its password)."""
+    from urllib.parse import parse_qs
+
+    try:
+        url = urlsplit(store)
+        url.port  # noqa: B018 - raises for a port that is not a number from 0 to 65535
+        query = parse_qs(url.query, keep_blank_values=True, strict_parsing=bool(url.query))
+    except ValueError as error:
+        raise StoreError(f"store URL {redacted(store)!r} is not a valid URL: {error}") from None
+    unknown = sorted(set(query) - set(URL_PARAMETERS))
+    if unknown:
+        raise StoreError(
+            f"store URL {redacted(store)!r}: query parameter {unknown[0]!r} is not supported "
+            f"(supported: {', '.join(URL_PARAMETERS)})"
+        )
+    if url.password is not None and "password" in query:
+        raise StoreError(f"store URL {redacted(store)!r} gives a password twice (user part and ?password=)")
+    return url, {name: values[-1] for name, values in query.items()}
 
 
 def cannot_open(store: str, error: Exception) -> StoreError:
@@ -97,7 +131,7 @@ def key_file_for(store: str) -> str:
         return sqlite_file(store)[0] + ".keys"
     from urllib.parse import quote
 
-    url = urlsplit(store)
+    url, _ = postgres_url(store)
     data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     name = f"{url.hostname}-{url.port or 5432}-{unquote(url.path.strip('/'))}"
     return os.path.join(data, "subledger", "keys", quote(name, safe="._-") + ".keys")
@@ -116,7 +150,7 @@ def store_env(store: str) -> dict[str, str]:
 
     if importlib.util.find_spec("psycopg") is None:
         raise StoreError("a PostgreSQL store needs the driver: pip install 'subledger[postgres]'")
-    url = urlsplit(store)
+    url, query = postgres_url(store)
     if not url.hostname or not url.path.strip("/"):
         raise StoreError(f"store URL {redacted(store)!r} needs a host and a database name")
     env = {
@@ -125,7 +159,7 @@ def store_env(store: str) -> dict[str, str]:
         "POSTGRES_HOST": url.hostname,
         "POSTGRES_PORT": str(url.port or 5432),
         "POSTGRES_USER": unquote(url.username or os.environ.get("USER", "postgres")),
-        "POSTGRES_PASSWORD": unquote(url.password or ""),
+        "POSTGRES_PASSWORD": unquote(url.password or "") or query.get("password", ""),
         # A server that does not answer is reported in seconds, not after half a minute.
         "POSTGRES_CONNECT_TIMEOUT": os.environ.get("POSTGRES_CONNECT_TIMEOUT", "5"),
         "CREATE_TABLE": "true",

@@ -129,6 +129,23 @@ class Appended(NamedTuple):
     frontier: bytes
 
 
+def head_frontier(size: int, stored: bytes | None) -> merkle.Frontier:
+    """The head's Merkle frontier as stored for a log of `size` events; `Damaged` when it is not one."""
+    from ledger.errors import Damaged
+
+    if not stored:
+        if size:
+            raise Damaged(f"the head claims {size} events but holds no Merkle frontier")
+        return merkle.Frontier()
+    try:
+        found = merkle.Frontier.from_bytes(stored)
+    except ValueError as error:
+        raise Damaged(f"the head's Merkle frontier cannot be read ({error})") from None
+    if found.size != size:
+        raise Damaged(f"the head claims {size} events but its Merkle frontier holds {found.size}")
+    return found
+
+
 def extend(
     size: int,
     frontier_bytes: bytes | None,
@@ -147,7 +164,7 @@ def extend(
     """
     if first_position is not None and first_position != size + 1:
         raise PositionTaken(f"position {first_position} is taken; the log has {size} events")
-    frontier = merkle.Frontier.from_bytes(frontier_bytes) if frontier_bytes else merkle.Frontier()
+    frontier = head_frontier(size, frontier_bytes)
     streams: dict[object, tuple[UUID, bytes]] = {}  # a course's stream id, converted once
     if salts is None:
         salts = new_salts(len(stored))

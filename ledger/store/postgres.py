@@ -378,3 +378,48 @@ class Factory(PostgresFactory):
 
     def application_recorder(self) -> ApplicationRecorder:
         return material.with_key_file(super().application_recorder(), self.env)
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        fail_fast(self.datastore.pool)
+
+
+def fail_fast(pool: Any) -> None:
+    """Make a pool that never connected say why at once, instead of waiting out its timeout.
+
+    psycopg_pool connects in a background thread and retries a failed connection
+    until the waiting client times out with only "couldn't get a connection
+    after N sec". Until the pool's first connection succeeds, a failure (a wrong
+    password, a missing database, a refused port) is handed to every waiting
+    client as it is, so that the user reads the server's own reason in one line
+    at once. After that, the pool's own retrying is left alone (a long-running
+    writer rides out a restarting server). Uses the pool's internals, guarded:
+    where they differ, the pool just waits as before.
+    """
+    import weakref
+
+    connect = getattr(type(pool), "_connect", None)
+    if connect is None or not hasattr(pool, "_waiting") or not hasattr(pool, "_lock"):
+        return
+    # Only a weak reference: a pool that held itself through this function would wait for the
+    # garbage collector, which may close it from the pool's own thread ("cannot join current thread").
+    this = weakref.ref(pool)
+    state = {"connected": False}
+
+    def connect_or_fail(*args: Any, **kwargs: Any) -> Any:
+        pool = this()
+        assert pool is not None  # its own thread calls this
+        try:
+            conn = connect(pool, *args, **kwargs)
+        except Exception as error:
+            if not state["connected"]:
+                with pool._lock:
+                    waiting = list(pool._waiting)
+                for client in waiting:
+                    with suppress(Exception):
+                        client.fail(error)
+            raise
+        state["connected"] = True
+        return conn
+
+    pool._connect = connect_or_fail
