@@ -13,6 +13,10 @@ store's own insert path behind the program's back.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
@@ -32,6 +36,8 @@ from ledger.store.log import LogRow, RawRow
 
 ORIGIN_PREFIX = "subledger/"
 PAGE = 20_000
+# From how many events `verify` takes the rules again in a second process (below, starting it costs more).
+BESIDE_FROM = 100_000
 
 
 class NotInLog(LedgerError):
@@ -101,13 +107,23 @@ def verify(
     `progress(done, total)` is told how many leaves are checked, a page at a time.
     Without `rules`, the log alone is checked, not the events in it (a recorder
     holding other payloads than subledger's, as its contract tests write).
+    From `BESIDE_FROM` events on, the rules are taken again in a second process
+    beside the leaves (`replay.beside`); the first problem by position is the same.
     """
     leaves: list[bytes] = []
-    claimed = ledger.head()[0] if progress is not None else 0
+    size_now = ledger.head()[0]
+    claimed = size_now if progress is not None else 0
     # The append path's decisions, taken again (a checkpoint proves its positions' clock as a restore's does).
-    replay = Replay(proven=trusted.size if trusted is not None else 0) if rules else None
+    proven = trusted.size if trusted is not None else 0
+    side = beside(ledger, proven, size_now) if rules and size_now >= BESIDE_FROM and not ledger.unborn else None
+    replay = Replay(proven) if rules and side is None else None
     with paused_gc():  # the replay keeps every course's records: nothing for the collector to free
         origin, problem, bad = _walk(ledger, leaves, replay, progress, claimed)
+    if side is not None:
+        replayed, at = side.result()
+        if replayed and at is not None and (bad is None or at < bad):  # at one position, the leaf's problem first
+            problem, bad = replayed, at
+            del leaves[at - 1 :]  # as the walk that replays stops there
     if progress is not None:
         progress(len(leaves), max(claimed, len(leaves)))
     root = merkle.root(leaves)
@@ -121,6 +137,64 @@ def verify(
     if not problem and trusted is not None:
         problem, bad = _check_extends(trusted, origin, leaves, root)
     return Verification(origin, size, root, bad, problem)
+
+
+def replayed(ledger: Any, proven: int, upto: int) -> tuple[str, int | None]:
+    """The first problem the append path's decisions find in the stored log up to `upto`, and its position."""
+    replay = Replay(proven)
+    for position, _, stream, version, _, state, _, _ in stored_rows(ledger):
+        if position > upto or state is None:  # what lies beyond, or is missing, the leaves' walk names
+            break
+        problem = replay.take(position, stream, version, state)
+        if problem:
+            return problem, position
+    return "", None
+
+
+@dataclass
+class Beside:
+    """The rules taken again in a second process (`python -m ledger.replay`) while this one checks the leaves."""
+
+    process: subprocess.Popen[bytes]
+    ledger: Any
+    proven: int
+    upto: int
+
+    def result(self) -> tuple[str, int | None]:
+        """What the second process found; taken here instead if it could not say."""
+        assert self.process.stdout is not None
+        with self.process.stdout:
+            out = self.process.stdout.read()
+        if self.process.wait() == 0:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                found = json.loads(out)
+                return str(found["problem"]), found["position"]
+        with paused_gc():
+            return replayed(self.ledger, self.proven, self.upto)
+
+
+def beside(ledger: Any, proven: int, upto: int) -> Beside | None:
+    """Start taking the rules again on `ledger`'s store in a second process (None if it cannot start).
+
+    The store is named on its standard input, never on its command line, where
+    anyone could read a password.
+    """
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ledger.replay"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return None
+    assert process.stdin is not None
+    try:
+        process.stdin.write(json.dumps({"store": ledger.store, "proven": proven, "upto": upto}).encode())
+        process.stdin.close()
+    except OSError:
+        pass  # it ended early: `result` takes the rules here
+    return Beside(process, ledger, proven, upto)
 
 
 def _walk(

@@ -14,6 +14,7 @@ from uuid import UUID
 import pytest
 
 from ledger import events as ev
+from ledger import integrity
 from ledger.app import Ledger, Pending, stream_id
 from ledger.events import Envelope
 from tests.cli_helpers import ALAN, COURSE, KURT, run, semester
@@ -42,8 +43,11 @@ def failed(store: str) -> str:
     return result.stderr
 
 
-@pytest.fixture
-def store(sqlite_path: str) -> str:
+@pytest.fixture(params=["inline", "beside"])
+def store(request: pytest.FixtureRequest, sqlite_path: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The semester, verified with the rules taken in this process, or in a second one beside the leaves."""
+    if request.param == "beside":
+        monkeypatch.setattr(integrity, "BESIDE_FROM", 0)
     semester(sqlite_path)
     assert run(sqlite_path, "verify").exit_code == 0
     return sqlite_path
@@ -113,3 +117,35 @@ def test_a_nul_written_behind_the_programs_back_is_found(store: str) -> None:
                                                    reason="full\x00"))  # fmt: skip
     said = failed(store)
     assert f"position {position}" in said and "breaks rule control-character" in said, said
+
+
+def test_the_second_process_finds_what_this_one_finds_on_both_stores(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    semester(store_url)
+    assert run(store_url, "accept", ALAN, "--at", "2025-04-07T10:00:00+02:00").exit_code == 0
+    position = forge(store_url, ev.ApplicationAccepted(course=COURSE, at=datetime(2025, 4, 7, 9, tzinfo=UTC), student=KURT))
+    inline = run(store_url, "verify")
+    monkeypatch.setattr(integrity, "BESIDE_FROM", 0)
+    started: list[object] = []
+    real = integrity.beside
+    monkeypatch.setattr(integrity, "beside", lambda *a: started.append(a) or real(*a))
+    said = run(store_url, "verify")
+    assert started and said.exit_code == inline.exit_code == 1
+    assert said.output == inline.output and f"position {position}" in said.output, said.output
+
+
+def test_when_the_second_process_cannot_say_the_rules_are_taken_here(
+    store: str, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    failing = Path(str(tmp_path)) / "python"
+    failing.write_text("#!/bin/sh\nexit 3\n")
+    failing.chmod(0o755)
+    monkeypatch.setattr(integrity, "BESIDE_FROM", 0)
+    monkeypatch.setattr(integrity.sys, "executable", str(failing))
+    position = forge(store, ev.ApplicationRejected(course=COURSE, at=datetime(2024, 4, 7, tzinfo=UTC), student=ALAN,
+                                                   reason="x"), recorded_at=datetime(2025, 1, 1, tzinfo=UTC))  # fmt: skip
+    said = failed(store)
+    assert f"position {position}" in said and "the store's clock never runs backwards" in said, said
