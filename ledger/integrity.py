@@ -153,7 +153,7 @@ def replayed(ledger: Any, proven: int, upto: int) -> tuple[str, int | None]:
 
 @dataclass
 class Beside:
-    """The rules taken again in a second process (`python -m ledger.replay`) while this one checks the leaves."""
+    """The rules taken again in a second process (`python -m ledger.replay_beside`) while this one checks the leaves."""
 
     process: subprocess.Popen[bytes]
     ledger: Any
@@ -181,7 +181,7 @@ def beside(ledger: Any, proven: int, upto: int) -> Beside | None:
     """
     try:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ledger.replay"],
+            [sys.executable, "-m", "ledger.replay_beside"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

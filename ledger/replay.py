@@ -82,33 +82,3 @@ class Replay:
             stream = self.streams[course] = stream_id(course).bytes
         return stream
 
-
-def main() -> None:
-    """`python -m ledger.replay`, the second process of `verify` (`integrity.beside`).
-
-    Reads `{"store", "proven", "upto"}` on standard input, writes
-    `{"problem", "position"}`: the first event up to `upto` that the append
-    path's decisions refuse ("" and null when none).
-    """
-    import json
-    import os
-    import sys
-
-    from ledger.app import Ledger
-    from ledger.bulk import paused_gc
-    from ledger.integrity import replayed
-
-    asked = json.load(sys.stdin)
-    ledger = Ledger(asked["store"])
-    try:
-        with paused_gc():
-            problem, position = replayed(ledger, int(asked["proven"]), int(asked["upto"]))
-    finally:
-        ledger.close()
-    sys.stdout.write(json.dumps({"problem": problem, "position": position}))
-    sys.stdout.flush()
-    os._exit(0)  # a million folded records need no teardown
-
-
-if __name__ == "__main__":
-    main()
