@@ -43,6 +43,7 @@ from ledger.leaves import new_salts
 from ledger.store import LogRow, cannot_open, is_postgres, material, sqlite_file, store_env
 from ledger.store.log import LogStore, PositionTaken
 from ledger.streams import stream_id as stream_id  # where the stores and tests have always found it
+from ledger.text import no_nul
 
 if TYPE_CHECKING:
     from ledger.checkpoint import Checkpoint  # only a restore with --checkpoint needs it
@@ -606,7 +607,7 @@ def _restored_envelope(batch: _Batch, line: wire.Line, position: int, now: datet
             f"this line lacks {', '.join(lacking)}",
         )
     assert line.seq is not None and line.recorded_at is not None and line.recorded_by is not None
-    rules.no_nul("recorded_by", line.recorded_by)
+    no_nul("recorded_by", line.recorded_by)
     if line.salt is None and batch.restore_salted:
         # A store salts every leaf since ADR 18; only events recorded before lack a salt.
         raise Refused(

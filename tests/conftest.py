@@ -293,3 +293,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             "run `bash .ci/run` to test against a real server.",
             yellow=True,
         )
+
+
+@pytest.fixture
+def lax_umask() -> Iterator[None]:
+    """A umask that lets others read new files, as many users have: what the program writes must not rely on it."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import stat
 import tempfile
 import uuid
@@ -257,13 +256,6 @@ def test_the_writer_role_cannot_append_what_the_rules_refuse(writer_url: str) ->
 
 
 # -- 8. exports that hold keys and names are world-readable ------------------------------
-
-
-@pytest.fixture
-def lax_umask() -> Iterator[None]:
-    previous = os.umask(0o022)
-    yield
-    os.umask(previous)
 
 
 def test_an_events_export_is_readable_by_its_owner_only(sqlite_path: str, tmp_path: Path, lax_umask: None) -> None:

@@ -114,13 +114,6 @@ def test_the_password_of_a_url_query_is_the_one_used() -> None:
 # -- files written: -o and keygen --------------------------------------------------------------
 
 
-@pytest.fixture
-def lax_umask() -> object:
-    previous = os.umask(0o022)
-    yield
-    os.umask(previous)
-
-
 def test_every_o_file_is_owner_only_and_replaces_a_readable_one(sqlite_path: str, tmp_path: Path, lax_umask: None) -> None:
     semester(sqlite_path)
     out = tmp_path / "out"

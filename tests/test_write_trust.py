@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ledger import events as ev
-from ledger import rules
+from ledger import rules, text
 from ledger.course import Course
 from ledger.errors import Refused
 from tests.cli_helpers import ADA, ALAN, COURSE, DECIDED_AT, count, jsonl, run, semester
@@ -105,11 +105,11 @@ def test_a_nul_in_a_restore_lines_recorded_by_is_refused(store: str, tmp_path: P
 
 
 def test_every_id_field_is_checked() -> None:
-    """`rules.ids_of` names every field of every event type that holds an id (checked on a sample of each)."""
+    """`text.ids_of` names every field of every event type that holds an id (checked on a sample of each)."""
     course = Course("c")
-    assert ("course", "c") in list(rules.ids_of(ev.CourseworkClosed(course="c", at=_AT)))
+    assert ("course", "c") in list(text.ids_of(ev.CourseworkClosed(course="c", at=_AT)))
     allocated = ev.GroupsAllocated(course="c", at=_AT, allocation={"s1": "g1"})
-    assert set(rules.ids_of(allocated)) == {("course", "c"), ("allocation", "s1"), ("allocation", "g1")}
+    assert set(text.ids_of(allocated)) == {("course", "c"), ("allocation", "s1"), ("allocation", "g1")}
     excused = ev.ExcuseGranted(course="c", at=_AT, student="s1", assignments=("A1", ""), certificate="c")
     with pytest.raises(Refused, match="empty-id: assignments is empty"):
         rules.check(course, excused)
@@ -195,7 +195,7 @@ def test_the_postgres_kek_trigger_reads_a_stored_event_holding_a_nul(
 ) -> None:
     """A store written past the rules may hold a NUL in a text; the trigger that checks a course's first
     key-encryption key reads the event's course from it all the same (jsonb cannot hold NUL)."""
-    monkeypatch.setattr(rules, "check_text", lambda event, encoded=None: None)  # as a writer that skips the rules would
+    monkeypatch.setattr(text, "check_text", lambda event, encoded=None: None)  # as a writer that skips the rules would
     opened = {"course": "c1", "type": "CourseOpened", "at": "2026-03-01T10:00:00+01:00", "title": "T",
               "timezone": "Europe/Berlin", "capacity": 2, "application_deadline": "2026-04-04T23:59:00+02:00",
               "registration_deadline": "2026-04-11T12:00:00+02:00",
